@@ -1,0 +1,139 @@
+"""What a user can do, and its compact encoding for Telegram callback data (at most 64 bytes).
+
+Callback data starts with a schema version (``1:``). Data that cannot be decoded, from an
+older schema or a forged button, decodes to :class:`Invalid`, which the engine answers politely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """/start, optionally with a deep-link payload like ``es-third-country``."""
+
+    payload: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """Open a node (a choice, a search result, the main menu)."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Back:
+    """Return to the previous node."""
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """Open the main menu."""
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """Show the current node again."""
+
+
+@dataclass(frozen=True, slots=True)
+class PickLanguage:
+    """Show the list of languages."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """Switch language, staying on the same node."""
+
+    lang: str
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """Start over: clear the trail and facts, keep the language."""
+
+
+@dataclass(frozen=True, slots=True)
+class AskForget:
+    """Ask to confirm deleting the session."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """Delete the session now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """Show the summary for a lawyer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Privacy:
+    """Explain what is and is not kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """Explain how to use the bot."""
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """Free text typed by the user; used for this one reply and never kept."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """Something we could not understand (old or malformed button, unsupported message)."""
+
+    reason: str = "button"
+
+
+Action = (
+    Start | Go | Back | Home | Show | PickLanguage | SetLanguage | Restart | AskForget | Forget
+    | Sheet | Privacy | Help | Search | Invalid
+)
+
+_SIMPLE: dict[str, type] = {
+    "b": Back, "h": Home, "s": Show, "L": PickLanguage, "r": Restart, "fa": AskForget,
+    "f": Forget, "w": Sheet, "p": Privacy, "?": Help,
+}
+_CODES = {cls: code for code, cls in _SIMPLE.items()}
+
+
+def encode(action: Action) -> str:
+    """Callback data for a button that performs ``action``."""
+    if isinstance(action, Go):
+        data = f"{SCHEMA}:g:{action.target}"
+    elif isinstance(action, SetLanguage):
+        data = f"{SCHEMA}:l:{action.lang}"
+    elif type(action) in _CODES:
+        data = f"{SCHEMA}:{_CODES[type(action)]}"
+    else:
+        raise ValueError(f"{type(action).__name__} cannot be a button")
+    if len(data.encode()) > 64:
+        raise ValueError("callback data over 64 bytes")
+    return data
+
+
+def decode(data: str | None) -> Action:
+    """The action behind callback data; :class:`Invalid` when it cannot be read."""
+    if not data:
+        return Invalid("empty")
+    parts = data.split(":")
+    if parts[0] != SCHEMA:
+        return Invalid("old")
+    if len(parts) == 3 and parts[1] == "g" and parts[2]:
+        return Go(parts[2])
+    if len(parts) == 3 and parts[1] == "l" and parts[2]:
+        return SetLanguage(parts[2])
+    if len(parts) == 2 and parts[1] in _SIMPLE:
+        return _SIMPLE[parts[1]]()
+    return Invalid("malformed")

@@ -1,0 +1,212 @@
+"""Whole-tree checks: links, reachability, dead ends, languages in step, Telegram limits."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.engine import DISCLAIMER, render_node
+from bot.i18n import I18n
+from bot.loader import load_tree
+from bot.model import ContentTree, Language, Node
+from bot.problems import Problem
+from bot.telegram_html import (
+    MAX_BUTTON_CHARS,
+    MAX_MESSAGE_CHARS,
+    telegram_length,
+    validate_html,
+    visible_text,
+)
+
+# Room kept free on every screen for a notice line the engine may put above a node.
+NOTICE_ROOM = 300
+
+
+@dataclass
+class Report:
+    """Everything the checker found, with per-language completeness figures."""
+
+    tree: ContentTree
+    problems: list[Problem] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that stop the bot from using the content."""
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems that are listed but do not stop the bot."""
+        return [p for p in self.problems if not p.is_error]
+
+
+def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]:
+    found: list[Problem] = []
+    path = node.path
+    for problem in validate_html(node.title):
+        found.append(Problem(path, node.line, f"title of '{node.id}': {problem.message}"))
+    for problem in validate_html(node.html):
+        line = node.line_at(problem.offset)
+        found.append(Problem(path, line, f"in '{node.id}': {problem.message}"))
+    if not node.choices and not node.end:
+        found.append(Problem(path, node.line, f"step '{node.id}' is a dead end: it has no choices",
+                             "add '-> [text](step-id)' choices, or 'end: yes' if a path ends here"))
+    seen: set[str] = set()
+    for choice in node.choices:
+        if choice.target not in language.nodes:
+            found.append(Problem(path, choice.line, f"choice points at '{choice.target}', "
+                                 "which does not exist", "check the spelling of the step id"))
+        if choice.target in seen:
+            found.append(Problem(path, choice.line, f"two choices lead to '{choice.target}'",
+                                 "keep one"))
+        seen.add(choice.target)
+        if len(choice.label) > MAX_BUTTON_CHARS:
+            found.append(Problem(path, choice.line,
+                                 f"button text is {len(choice.label)} characters, over "
+                                 f"Telegram's {MAX_BUTTON_CHARS}", "shorten it"))
+    text = render_node(node, footer)
+    if not validate_html(node.title) and not validate_html(node.html):
+        size = telegram_length(visible_text(text))
+        if size > MAX_MESSAGE_CHARS - NOTICE_ROOM:
+            found.append(Problem(path, node.line,
+                                 f"step '{node.id}' is {size} characters long; Telegram allows "
+                                 f"{MAX_MESSAGE_CHARS} and the bot needs {NOTICE_ROOM} for notices",
+                                 "split it into two steps"))
+    return found
+
+
+def _reachability(tree: ContentTree, language: Language) -> list[Problem]:
+    start = tree.start
+    if start not in language.nodes:
+        folder = str(Path(tree.root) / language.code)
+        return [Problem(folder, 0, f"there is no '{start}' step in {language.code}",
+                        f"add '## {start} | ...' (usually in {start}.md)")]
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        node = language.nodes[queue.popleft()]
+        for choice in node.choices:
+            if choice.target in language.nodes and choice.target not in seen:
+                seen.add(choice.target)
+                queue.append(choice.target)
+    return [
+        Problem(node.path, node.line, f"step '{node.id}' cannot be reached from '{start}'",
+                "add a choice leading to it, or remove it")
+        for node in language.nodes.values() if node.id not in seen
+    ]
+
+
+def _compare(source: Language, lang: Language) -> list[Problem]:
+    """Check that a translation has the same files, steps, choices and facts as the source."""
+    found: list[Problem] = []
+    folder = lang.code
+    for name, topic in source.files.items():
+        if name not in lang.files:
+            found.append(Problem(f"{Path(topic.path).parent.parent / folder / (name + '.md')}", 0,
+                                 f"{folder} has no {name}.md, which {source.code} has",
+                                 f"translate {topic.path}"))
+            continue
+        other = lang.files[name]
+        if other.translated_from is not None and other.translated_from < topic.version:
+            found.append(Problem(other.path, 1,
+                                 f"{folder}/{name}.md is out of date with {source.code}: "
+                                 f"translated from version {other.translated_from}, "
+                                 f"{source.code} is at {topic.version}",
+                                 "update the translation, then set 'translated-from'", "warning"))
+        if other.translated_from is not None and other.translated_from > topic.version:
+            found.append(Problem(other.path, 1,
+                                 f"'translated-from: {other.translated_from}' is newer than the "
+                                 f"{source.code} file's version {topic.version}",
+                                 "use the English file's version number"))
+    for name, topic in lang.files.items():
+        if name not in source.files:
+            found.append(Problem(topic.path, 0, f"{name}.md has no {source.code} original",
+                                 f"add it to {source.code} first, or remove it"))
+    for node_id, node in source.nodes.items():
+        other = lang.nodes.get(node_id)
+        if other is None:
+            if node.topic in lang.files:
+                found.append(Problem(lang.files[node.topic].path, 0,
+                                     f"step '{node_id}' is missing (it is at {node.path}:{node.line})",
+                                     "translate that step, keeping the same id"))
+            continue
+        if other.topic != node.topic:
+            found.append(Problem(other.path, other.line,
+                                 f"step '{node_id}' is in {other.topic}.md but in {node.topic}.md "
+                                 f"in {source.code}", "move it to the same file"))
+        want = [c.target for c in node.choices]
+        have = [c.target for c in other.choices]
+        if want != have:
+            found.append(Problem(other.path, other.line,
+                                 f"choices of '{node_id}' differ from {source.code}: "
+                                 f"{', '.join(have) or 'none'} instead of {', '.join(want) or 'none'}",
+                                 f"use the same choices in the same order as {node.path}:{node.line}"))
+        if [f.spec() for f in node.facts] != [f.spec() for f in other.facts]:
+            found.append(Problem(other.path, other.line,
+                                 f"facts of '{node_id}' differ from {source.code}",
+                                 f"copy the 'fact:' lines from {node.path}:{node.line} as they are"))
+        if node.end != other.end:
+            found.append(Problem(other.path, other.line,
+                                 f"'end:' of '{node_id}' differs from {source.code}",
+                                 f"match {node.path}:{node.line}"))
+    for node_id, node in lang.nodes.items():
+        if node_id not in source.nodes:
+            found.append(Problem(node.path, node.line,
+                                 f"step '{node_id}' does not exist in {source.code}",
+                                 f"add it to {source.code} first, or remove it"))
+    return found
+
+
+def check_tree(tree: ContentTree, i18n: I18n) -> list[Problem]:
+    """Every problem in a loaded tree (beyond what the loader found)."""
+    problems: list[Problem] = []
+    source = tree.languages.get(tree.source_language)
+    for code in tree.codes:
+        language = tree.languages[code]
+        footer = i18n.gettext(code, DISCLAIMER)
+        for node in language.nodes.values():
+            problems.extend(_node_problems(node, language, footer))
+        problems.extend(_reachability(tree, language))
+        if source is not None and language is not source:
+            problems.extend(_compare(source, language))
+        for topic in language.files.values():
+            if topic.review_needed:
+                problems.append(Problem(topic.path, 1, "needs legal review: it rests on facts "
+                                        "marked 'to verify'", "a lawyer should confirm it",
+                                        "warning"))
+    return problems
+
+
+def _summary(tree: ContentTree, i18n: I18n, problems: list[Problem]) -> list[str]:
+    source = tree.languages.get(tree.source_language)
+    lines = []
+    for code in tree.codes:
+        language = tree.languages[code]
+        parts = [code + ":"]
+        stats = i18n.stats.get(code)
+        if stats and stats.total:
+            parts.append(f"interface {100 * stats.translated // stats.total}%,")
+        elif code != tree.source_language:
+            parts.append("interface missing,")
+        if source is not None and source.nodes:
+            have = sum(1 for n in source.nodes if n in language.nodes)
+            parts.append(f"content {100 * have // len(source.nodes)}%,")
+        stale = sum(1 for t in language.files.values()
+                    if source is not None and t.name in source.files
+                    and t.translated_from is not None
+                    and t.translated_from < source.files[t.name].version)
+        parts.append(f"{len(language.nodes)} steps in {len(language.files)} files, "
+                     f"{stale} out of date")
+        lines.append(" ".join(parts))
+    return lines
+
+
+def check_content(content_dir: Path, locales_dir: Path | None) -> Report:
+    """Load and check a content folder and the interface catalogs."""
+    tree, problems = load_tree(content_dir)
+    i18n = I18n.load(locales_dir)
+    problems = problems + i18n.problems + check_tree(tree, i18n)
+    problems.sort(key=lambda p: (p.path, p.line, p.message))
+    return Report(tree, problems, _summary(tree, i18n, problems))

@@ -1,0 +1,355 @@
+"""The conversation engine: a pure step function from (state, action) to (new state, screen).
+
+No Telegram here: the same engine drives the bot, the terminal chat and the tests. Every
+action, even a stale or malformed one, yields a screen; nothing raises on a user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot import actions as a
+from bot.actions import Action
+from bot.i18n import N_, I18n, language_name, negotiate
+from bot.model import ContentTree, Fact, Node
+from bot.search import SearchIndex
+from bot.telegram_html import escape, visible_text
+
+MAX_TRAIL = 30
+Facts = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Where one anonymous session is: language, node, trail for Back, facts, content version."""
+
+    lang: str
+    node: str = "start"
+    trail: tuple[tuple[str, Facts], ...] = ()
+    facts: Facts = ()
+    version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form for the store."""
+        return {
+            "lang": self.lang, "node": self.node, "version": self.version,
+            "trail": [[node, [list(f) for f in facts]] for node, facts in self.trail],
+            "facts": [list(f) for f in self.facts],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        """Rebuild a state saved with :meth:`to_dict`; raises ValueError if it is malformed."""
+        try:
+            return cls(
+                lang=str(data["lang"]), node=str(data.get("node", "start")),
+                version=str(data.get("version", "")),
+                trail=tuple((str(n), _facts(f)) for n, f in data.get("trail", ())),
+                facts=_facts(data.get("facts", ())),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed session state: {exc}") from exc
+
+
+def _facts(raw: Any) -> Facts:
+    return tuple((str(k), str(v)) for k, v in raw)
+
+
+def apply_facts(facts: Facts, new: tuple[Fact, ...]) -> Facts:
+    """Record a node's facts: ``key=value`` replaces, ``key+=value`` adds to a list."""
+    result = list(facts)
+    for fact in new:
+        pair = (fact.key, fact.value)
+        if fact.op == "=":
+            result = [f for f in result if f[0] != fact.key]
+            result.append(pair)
+        elif pair not in result:
+            result.append(pair)
+    return tuple(result)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button: its label and the action it performs."""
+
+    label: str
+    action: Action
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What to show: Telegram-HTML text and rows of buttons.
+
+    ``kind`` names the screen for adapters and counts; ``forget`` tells the adapter to delete
+    the stored session; ``sheet`` is set on the lawyer-summary screen.
+    """
+
+    text: str
+    rows: tuple[tuple[Button, ...], ...]
+    kind: str
+    node: str | None = None
+    forget: bool = False
+    sheet: bool = False
+
+    def buttons(self) -> list[Button]:
+        """All buttons, row by row."""
+        return [b for row in self.rows for b in row]
+
+
+SheetRenderer = Callable[[str, Facts], str]
+
+
+def _plain_sheet(engine: Engine, lang: str, facts: Facts) -> str:
+    _ = engine.i18n.translator(lang)
+    lines = [f"<b>{escape(_('Summary for a lawyer'))}</b>"]
+    lines += [f"• {escape(k)}: {escape(v)}" for k, v in facts] or [escape(_("No answers yet."))]
+    return "\n".join(lines)
+
+
+@dataclass
+class Engine:
+    """Steps sessions through one content tree with one set of interface catalogs."""
+
+    tree: ContentTree
+    i18n: I18n
+    sheet_renderer: SheetRenderer | None = None
+    _node_text: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _search: dict[str, SearchIndex] = field(default_factory=dict, repr=False)
+
+    # -- entry points ---------------------------------------------------------------------
+    def new_state(self, telegram_language: str | None = None) -> State:
+        """A fresh session in the language closest to the user's, at the start node."""
+        lang = negotiate(telegram_language, self.tree.codes, self.tree.source_language)
+        return State(lang=lang, node=self.tree.start, version=self.tree.version)
+
+    def step(self, state: State, action: Action) -> tuple[State, Screen]:
+        """Apply ``action`` to ``state``: the new state and the screen to show."""
+        state, notice = self._repair(state)
+        handler = getattr(self, f"_on_{type(action).__name__.lower()}", None)
+        if handler is None:
+            return state, self._node_screen(state, self.tr(state, "Sorry, I did not understand that."))
+        new_state, screen = handler(state, action)
+        if notice and screen.kind == "node":
+            screen = self._node_screen(new_state, notice)
+        return replace(new_state, version=self.tree.version), screen
+
+    # -- actions ----------------------------------------------------------------------------
+    def _on_start(self, state: State, action: a.Start) -> tuple[State, Screen]:
+        lang, target = self.resolve_payload(action.payload, state.lang)
+        fresh = State(lang=lang, node=self.tree.start, version=self.tree.version)
+        if target != self.tree.start:
+            fresh = self._enter(fresh, target)
+        else:
+            fresh = replace(fresh, facts=apply_facts((), self._node(fresh.lang, target).facts))
+        return fresh, self._node_screen(fresh)
+
+    def _on_go(self, state: State, action: a.Go) -> tuple[State, Screen]:
+        if self.tree.node(state.lang, action.target) is None:
+            return state, self._node_screen(state, self._(
+                state, "This button is from an older version of this guide and no longer "
+                       "works. Here is where you are now."))
+        new = self._enter(state, action.target)
+        return new, self._node_screen(new)
+
+    def _on_home(self, state: State, action: a.Home) -> tuple[State, Screen]:
+        return self._on_go(state, a.Go(self.tree.start))
+
+    def _on_back(self, state: State, action: a.Back) -> tuple[State, Screen]:
+        trail = list(state.trail)
+        while trail:
+            node, facts = trail.pop()
+            if self.tree.node(state.lang, node) is not None:
+                new = replace(state, node=node, facts=facts, trail=tuple(trail))
+                return new, self._node_screen(new)
+        return state, self._node_screen(state)
+
+    def _on_show(self, state: State, action: a.Show) -> tuple[State, Screen]:
+        return state, self._node_screen(state)
+
+    def _on_restart(self, state: State, action: a.Restart) -> tuple[State, Screen]:
+        return self._on_start(state, a.Start(state.lang))
+
+    def _on_picklanguage(self, state: State, action: a.PickLanguage) -> tuple[State, Screen]:
+        rows = [(Button(language_name(code), a.SetLanguage(code)),) for code in self.tree.codes]
+        text = "🌐 " + escape(self.tr(state, "Choose your language:"))
+        return state, Screen(text, (*rows, *self._nav(state)), "language", state.node)
+
+    def _on_setlanguage(self, state: State, action: a.SetLanguage) -> tuple[State, Screen]:
+        if action.lang not in self.tree.languages:
+            return self._on_picklanguage(state, a.PickLanguage())
+        new = replace(state, lang=action.lang)
+        return new, self._node_screen(new)
+
+    def _on_askforget(self, state: State, action: a.AskForget) -> tuple[State, Screen]:
+        _ = self.i18n.translator(state.lang)
+        text = escape(_("Delete everything this bot keeps about this chat? Your place in the "
+                        "guide and your answers will be erased."))
+        rows = ((Button("🗑 " + _("Yes, delete"), a.Forget()),),
+                (Button("◀️ " + _("No, go back"), a.Show()),))
+        return state, Screen(text, rows, "forget-ask", state.node)
+
+    def _on_forget(self, state: State, action: a.Forget) -> tuple[State, Screen]:
+        _ = self.i18n.translator(state.lang)
+        fresh = State(lang=state.lang, node=self.tree.start, version=self.tree.version)
+        text = escape(_("Done: everything this bot kept about this chat is deleted. "
+                        "Press the button or send /start to begin again."))
+        rows = ((Button("🏠 " + _("Main menu"), a.Home()),),)
+        return fresh, Screen(text, rows, "forgotten", None, forget=True)
+
+    def _on_sheet(self, state: State, action: a.Sheet) -> tuple[State, Screen]:
+        if self.sheet_renderer is not None:
+            text = self.sheet_renderer(state.lang, state.facts)
+        else:
+            text = _plain_sheet(self, state.lang, state.facts)
+        return state, Screen(text, self._nav(state), "sheet", state.node, sheet=True)
+
+    def _on_privacy(self, state: State, action: a.Privacy) -> tuple[State, Screen]:
+        _ = self.i18n.translator(state.lang)
+        text = "\n\n".join((
+            "<b>" + escape(_("Your privacy")) + "</b>",
+            escape(_("This bot does not keep your name, your phone number, your Telegram "
+                     "account or anything you type.")),
+            escape(_("It keeps only, under a code that cannot be traced back to you: your "
+                     "language, the step you are on, the buttons you chose, and the date. "
+                     "This is deleted automatically after some weeks without use.")),
+            escape(_("The words you type are used once to find a matching topic, then "
+                     "forgotten.")),
+            escape(_("Press “Delete my data” or send /forget to delete everything now.")),
+        ))
+        return state, Screen(text, self._nav(state), "privacy", state.node)
+
+    def _on_help(self, state: State, action: a.Help) -> tuple[State, Screen]:
+        _ = self.i18n.translator(state.lang)
+        text = "\n\n".join((
+            "<b>" + escape(_("How to use this bot")) + "</b>",
+            escape(_("Press the buttons to move through the guide. You can also type a word, "
+                     "like “judge” or “lawyer”, to find a topic.")),
+            escape(_("Commands: /menu main menu, /back previous step, /language change "
+                     "language, /lawyer summary for a lawyer, /privacy what is kept, /forget "
+                     "delete your data.")),
+            "<i>" + escape(_(DISCLAIMER)) + "</i>",
+        ))
+        return state, Screen(text, self._nav(state), "help", state.node)
+
+    def _on_search(self, state: State, action: a.Search) -> tuple[State, Screen]:
+        _ = self.i18n.translator(state.lang)
+        index = self._search.get(state.lang)
+        if index is None:
+            index = self._search[state.lang] = SearchIndex(self.tree.languages[state.lang])
+        found = [n for n in index.search(action.text) if self.tree.node(state.lang, n)]
+        if not found:
+            text = escape(_("I could not find a topic for that. Please use the buttons below, "
+                            "or type one word, like “judge”, “lawyer” or “asylum”."))
+            return state, Screen(text, self._node_rows(state, self._current(state)), "search-none",
+                                 state.node)
+        rows = [(Button(_title_label(self._node(state.lang, n)), a.Go(n)),) for n in found]
+        text = escape(_("These parts of the guide may help:"))
+        return state, Screen(text, (*rows, *self._nav(state)), "search", state.node)
+
+    def _on_invalid(self, state: State, action: a.Invalid) -> tuple[State, Screen]:
+        if action.reason == "unsupported":
+            notice = self.tr(state, "I can only read text and buttons. Please use the buttons below.")
+        else:
+            notice = self.tr(state, "This button is from an older version of this guide and no "
+                                   "longer works. Here is where you are now.")
+        return state, self._node_screen(state, notice)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def tr(self, state: State, msgid: str) -> str:
+        """Translate ``msgid`` into the session's language."""
+        return self.i18n.gettext(state.lang, msgid)
+
+    def _repair(self, state: State) -> tuple[State, str]:
+        """Fix a state the current tree cannot serve (removed language or node)."""
+        notice = ""
+        if state.lang not in self.tree.languages:
+            state = replace(state, lang=self.tree.source_language)
+        if self.tree.node(state.lang, state.node) is None:
+            notice = self.tr(state, "This guide was updated and the step you were on is gone. "
+                                   "Here is the main menu.")
+            state = replace(state, node=self.tree.start, trail=())
+        return state, notice
+
+    def _enter(self, state: State, target: str) -> State:
+        node = self._node(state.lang, target)
+        trail = (*state.trail, (state.node, state.facts))[-MAX_TRAIL:]
+        return replace(state, node=target, trail=trail, facts=apply_facts(state.facts, node.facts))
+
+    def _node(self, lang: str, node_id: str) -> Node:
+        node = self.tree.node(lang, node_id)
+        if node is None:
+            raise KeyError(node_id)
+        return node
+
+    def _current(self, state: State) -> Node:
+        return self._node(state.lang, state.node)
+
+    def resolve_payload(self, payload: str, lang: str) -> tuple[str, str]:
+        """Language and node for a deep-link payload like ``es-third-country`` or ``tc-fear``."""
+        payload = payload.strip().lower()
+        head, _sep, rest = payload.partition("-")
+        if head in self.tree.languages:
+            lang, payload = head, rest
+        elif payload in self.tree.languages:
+            lang, payload = payload, ""
+        language = self.tree.languages.get(lang) or self.tree.languages[self.tree.source_language]
+        if payload in language.nodes:
+            return language.code, payload
+        topic = language.files.get(payload)
+        if topic is not None and topic.node_ids:
+            return language.code, topic.node_ids[0]
+        return language.code, self.tree.start
+
+    def node_text(self, lang: str, node_id: str) -> str:
+        """The message text of a node, cached per language and node."""
+        key = (lang, node_id)
+        text = self._node_text.get(key)
+        if text is None:
+            node = self._node(lang, node_id)
+            text = render_node(node, self.i18n.gettext(lang, DISCLAIMER) if node.end else "")
+            self._node_text[key] = text
+        return text
+
+    def _node_screen(self, state: State, notice: str = "") -> Screen:
+        text = self.node_text(state.lang, state.node)
+        if notice:
+            text = f"<i>{escape(notice)}</i>\n\n{text}"
+        return Screen(text, self._node_rows(state, self._current(state)), "node", state.node)
+
+    def _node_rows(self, state: State, node: Node) -> tuple[tuple[Button, ...], ...]:
+        rows: list[tuple[Button, ...]] = [(Button(c.label, a.Go(c.target)),) for c in node.choices]
+        if node.end:
+            rows.append((Button("📄 " + self.tr(state, "Summary for a lawyer"), a.Sheet()),))
+        return (*rows, *self._nav(state))
+
+    def _nav(self, state: State) -> tuple[tuple[Button, ...], ...]:
+        _ = self.i18n.translator(state.lang)
+        first: list[Button] = []
+        if state.trail:
+            first.append(Button("◀️ " + _("Back"), a.Back()))
+        if state.node != self.tree.start or state.trail:
+            first.append(Button("🏠 " + _("Main menu"), a.Home()))
+        second = (Button("🌐 " + _("Language"), a.PickLanguage()),
+                  Button("🗑 " + _("Delete my data"), a.AskForget()))
+        return (tuple(first), second) if first else (second,)
+
+
+DISCLAIMER = N_("This is general information, not legal advice. Laws and policies change fast: "
+              "talk to an immigration lawyer or accredited representative about your case.")
+
+
+def render_node(node: Node, footer: str = "") -> str:
+    """Telegram HTML for a node: bold title, body, and the notice on endings."""
+    parts = [f"<b>{node.title}</b>"]
+    if node.html:
+        parts.append(node.html)
+    if footer:
+        parts.append(f"<i>{escape(footer)}</i>")
+    return "\n\n".join(parts)
+
+
+def _title_label(node: Node) -> str:
+    label = visible_text(node.title)
+    return label if len(label) <= 64 else label[:63] + "…"

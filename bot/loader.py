@@ -1,0 +1,302 @@
+"""Read content folders (``<root>/<lang>/*.md``) into an immutable :class:`ContentTree`.
+
+The loader reports what is wrong inside one file (front matter, headings, choices, facts,
+duplicate ids); :mod:`bot.checks` then checks the tree as a whole and across languages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from bot.markup import inline, render_body
+from bot.model import Choice, ContentTree, Fact, Language, Node, TopicFile
+from bot.problems import Problem
+
+NODE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,26}[a-z0-9])?$")
+LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+_HEADING = re.compile(r"^##(?!#)\s*(.*)$")
+_CHOICE = re.compile(r"^->\s*\[(.*)\]\(\s*([^)]*?)\s*\)\s*$")
+_FACT = re.compile(r"^fact:\s*(.*)$", re.IGNORECASE)
+_FACT_SPEC = re.compile(r"^([a-z][a-z0-9_-]*)\s*(\+?=)\s*([a-z0-9][a-z0-9_-]*)$")
+_END = re.compile(r"^end:\s*(.*)$", re.IGNORECASE)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_KNOWN_KEYS = {"title", "version", "reviewed", "reviewer", "sources", "review", "translated-from"}
+YES = {"yes", "true", "y"}
+NO = {"no", "false", "n", ""}
+
+
+@dataclass
+class _FrontMatter:
+    values: dict[str, str] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)
+    end_line: int = 0
+
+
+@dataclass
+class _NodeDraft:
+    id: str
+    title: str
+    line: int
+    body: list[tuple[int, str]] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    end: bool = False
+
+
+def _front_matter(lines: list[str], path: str, problems: list[Problem]) -> _FrontMatter | None:
+    fm = _FrontMatter()
+    if not lines or lines[0].strip() != "---":
+        problems.append(
+            Problem(path, 1, "the file must start with a front matter block",
+                    "begin the file with a line '---', then 'title:', 'version:' ..., then '---'")
+        )
+        return None
+    in_sources = False
+    for i in range(1, len(lines)):
+        lineno = i + 1
+        raw = lines[i].rstrip()
+        if raw.strip() == "---":
+            fm.end_line = lineno
+            return fm
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        if in_sources and raw.lstrip().startswith("- "):
+            fm.sources.append(raw.strip()[2:].strip())
+            continue
+        key, sep, value = raw.partition(":")
+        key = key.strip().lower()
+        if not sep or raw[:1].isspace():
+            problems.append(
+                Problem(path, lineno, f"cannot read front matter line {raw.strip()!r}",
+                        "write 'key: value', or '  - source' under 'sources:'")
+            )
+            continue
+        in_sources = key == "sources"
+        if key not in _KNOWN_KEYS:
+            problems.append(
+                Problem(path, lineno, f"unknown front matter key '{key}'",
+                        "use title, version, reviewed, reviewer, sources, review, translated-from",
+                        "warning")
+            )
+        if key in fm.lines:
+            problems.append(Problem(path, lineno, f"'{key}' is given twice", "keep one"))
+        fm.values[key] = value.strip()
+        fm.lines[key] = lineno
+        if key == "sources" and value.strip():
+            fm.sources.append(value.strip())
+    problems.append(
+        Problem(path, 1, "the front matter block is never closed", "add a line '---' after it")
+    )
+    return None
+
+
+def _int_field(fm: _FrontMatter, key: str, path: str, problems: list[Problem]) -> int | None:
+    value = fm.values.get(key, "")
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        problems.append(
+            Problem(path, fm.lines[key], f"'{key}' must be a whole number like 3, not {value!r}",
+                    "raise the number by 1 for each change")
+        )
+        return None
+    return int(value)
+
+
+def _topic(fm: _FrontMatter, name: str, path: str, is_source: bool, problems: list[Problem],
+           node_ids: tuple[str, ...]) -> TopicFile:
+    title = fm.values.get("title", "")
+    if not title:
+        problems.append(Problem(path, 1, "the front matter has no 'title'", "add 'title: ...'"))
+    version = _int_field(fm, "version", path, problems)
+    if "version" not in fm.values:
+        problems.append(Problem(path, 1, "the front matter has no 'version'", "add 'version: 1'"))
+    reviewed = fm.values.get("reviewed", "")
+    if reviewed and not _DATE.match(reviewed):
+        problems.append(
+            Problem(path, fm.lines["reviewed"],
+                    f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", "or leave it empty")
+        )
+    review = fm.values.get("review", "").lower()
+    if review not in ("", "needed", "done"):
+        problems.append(
+            Problem(path, fm.lines["review"], f"'review' must be 'needed' or empty, not {review!r}")
+        )
+    translated_from = _int_field(fm, "translated-from", path, problems)
+    if not is_source and "translated-from" not in fm.values:
+        problems.append(
+            Problem(path, 1, "a translation must say which English version it was made from",
+                    "add 'translated-from: N' with the English file's version")
+        )
+    return TopicFile(
+        name=name, path=path, title=title, version=version or 0, reviewed=reviewed,
+        reviewer=fm.values.get("reviewer", ""), sources=tuple(fm.sources),
+        review_needed=review == "needed", translated_from=translated_from, node_ids=node_ids,
+    )
+
+
+def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem]) -> list[_NodeDraft]:
+    drafts: list[_NodeDraft] = []
+    current: _NodeDraft | None = None
+    for i in range(start, len(lines)):
+        lineno = i + 1
+        text = lines[i].rstrip()
+        stripped = text.strip()
+        heading = _HEADING.match(stripped)
+        if heading:
+            node_id, bar, title = heading.group(1).partition("|")
+            node_id, title = node_id.strip(), title.strip()
+            if not bar or not title:
+                problems.append(
+                    Problem(path, lineno, f"cannot read step heading {stripped!r}",
+                            "write '## step-id | Title'")
+                )
+            if not NODE_ID.match(node_id):
+                problems.append(
+                    Problem(path, lineno, f"step id {node_id!r} is not valid",
+                            "use 1-28 lowercase letters, digits and '-', like 'tc-fear'")
+                )
+            current = _NodeDraft(node_id, title, lineno)
+            drafts.append(current)
+            continue
+        if current is None:
+            if stripped:
+                problems.append(
+                    Problem(path, lineno, "text before the first step heading",
+                            "start each step with '## step-id | Title'")
+                )
+            continue
+        if stripped.startswith("->"):
+            m = _CHOICE.match(stripped)
+            if not m:
+                problems.append(
+                    Problem(path, lineno, f"cannot read choice {stripped!r}",
+                            "write '-> [Button text](step-id)'")
+                )
+                continue
+            label, target = m.group(1).strip(), m.group(2).strip().lstrip("#")
+            if not label:
+                problems.append(Problem(path, lineno, "a choice has no button text",
+                                        "write the text between [ and ]"))
+            current.choices.append(Choice(label, target, lineno))
+            continue
+        fact = _FACT.match(stripped)
+        if fact:
+            spec = _FACT_SPEC.match(fact.group(1).strip())
+            if not spec:
+                problems.append(
+                    Problem(path, lineno, f"cannot read fact {fact.group(1).strip()!r}",
+                            "write 'fact: key=value' or 'fact: key+=value' in lowercase")
+                )
+                continue
+            current.facts.append(Fact(spec.group(1), spec.group(2), spec.group(3), lineno))  # type: ignore[arg-type]
+            continue
+        end = _END.match(stripped)
+        if end:
+            value = end.group(1).strip().lower()
+            if value not in YES | NO:
+                problems.append(Problem(path, lineno, f"'end' must be yes or no, not {value!r}"))
+            current.end = value in YES
+            continue
+        current.body.append((lineno, text))
+    return drafts
+
+
+def _node(draft: _NodeDraft, path: str, topic: str) -> Node:
+    body_lines = list(draft.body)
+    while body_lines and not body_lines[0][1].strip():
+        body_lines.pop(0)
+    while body_lines and not body_lines[-1][1].strip():
+        body_lines.pop()
+    rendered = render_body(body_lines)
+    source = "\n".join(text for _, text in body_lines)
+    return Node(
+        id=draft.id, title=inline(draft.title), body=source, html=rendered.html,
+        choices=tuple(draft.choices), facts=tuple(draft.facts), end=draft.end, path=path,
+        line=draft.line, body_line=body_lines[0][0] if body_lines else draft.line, topic=topic,
+        line_map=tuple(zip(rendered.offsets, rendered.lines, strict=True)),
+    )
+
+
+def load_file(path: Path, display: str, lang: str, is_source: bool,
+              problems: list[Problem]) -> tuple[TopicFile | None, list[Node]]:
+    """Parse one topic file; append what is wrong to ``problems``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(display, 0, f"cannot read the file: {exc}",
+                                "save it as UTF-8 text"))
+        return None, []
+    lines = text.splitlines()
+    fm = _front_matter(lines, display, problems)
+    if fm is None:
+        return None, []
+    drafts = _parse_nodes(lines, fm.end_line, display, problems)
+    if not drafts:
+        problems.append(Problem(display, fm.end_line, "the file has no steps",
+                                "add at least one '## step-id | Title'"))
+    name = path.stem
+    nodes = [_node(d, display, name) for d in drafts]
+    topic = _topic(fm, name, display, is_source, problems, tuple(n.id for n in nodes))
+    return topic, nodes
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_tree(root: Path, source_language: str = "en") -> tuple[ContentTree, list[Problem]]:
+    """Load every language folder under ``root``; return the tree and the problems found."""
+    problems: list[Problem] = []
+    languages: dict[str, Language] = {}
+    digest = hashlib.sha256()
+    if not root.is_dir():
+        problems.append(Problem(_display(root), 0, "the content folder does not exist",
+                                "pass --content with a folder holding en/, es/, fr/ ..."))
+    lang_dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    for lang_dir in lang_dirs:
+        code = lang_dir.name
+        files = sorted(lang_dir.glob("*.md"))
+        if not LANG_CODE.match(code):
+            if files:
+                problems.append(Problem(_display(lang_dir), 0, f"folder '{code}' is not a language code",
+                                        "name language folders like en, es, fr", "warning"))
+            continue
+        topics: dict[str, TopicFile] = {}
+        nodes: dict[str, Node] = {}
+        for file in files:
+            display = _display(file)
+            digest.update(f"{code}/{file.name}\0".encode())
+            with contextlib.suppress(OSError):
+                digest.update(file.read_bytes())
+            topic, file_nodes = load_file(file, display, code, code == source_language, problems)
+            if topic is None:
+                continue
+            topics[topic.name] = topic
+            for node in file_nodes:
+                if node.id in nodes:
+                    first = nodes[node.id]
+                    problems.append(
+                        Problem(display, node.line, f"step id '{node.id}' is used twice",
+                                f"it is already used at {first.path}:{first.line}; rename one")
+                    )
+                    continue
+                nodes[node.id] = node
+        languages[code] = Language(code, MappingProxyType(topics), MappingProxyType(nodes))
+    if root.is_dir() and source_language not in languages:
+        problems.append(Problem(_display(root), 0, f"there is no '{source_language}' folder",
+                                "the source language holds the reference content"))
+    tree = ContentTree(
+        languages=MappingProxyType(languages), version=digest.hexdigest()[:10],
+        source_language=source_language, root=_display(root),
+    )
+    return tree, problems

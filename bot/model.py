@@ -1,0 +1,113 @@
+"""The immutable content tree: languages, topic files, steps (nodes) and choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+FactOp = Literal["=", "+="]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button leading to another node."""
+
+    label: str
+    target: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A fact recorded for the lawyer sheet when a node is reached (``key=value`` or ``key+=value``)."""
+
+    key: str
+    op: FactOp
+    value: str
+    line: int
+
+    def spec(self) -> str:
+        """The fact as written in the file, without its line."""
+        return f"{self.key}{self.op}{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One step of a conversation in one language."""
+
+    id: str
+    title: str
+    body: str
+    html: str
+    choices: tuple[Choice, ...]
+    facts: tuple[Fact, ...]
+    end: bool
+    path: str
+    line: int
+    body_line: int
+    topic: str
+    line_map: tuple[tuple[int, int], ...] = ()
+
+    def line_at(self, offset: int) -> int:
+        """The file line that produced the character at ``offset`` of ``html``."""
+        line = self.body_line
+        for start, lineno in self.line_map:
+            if start > offset:
+                break
+            line = lineno
+        return line
+
+    def choice_to(self, target: str) -> Choice | None:
+        """The choice leading to ``target``, if this node has one."""
+        for choice in self.choices:
+            if choice.target == target:
+                return choice
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicFile:
+    """One topic file's front matter and the ids of the nodes it holds, in order."""
+
+    name: str
+    path: str
+    title: str
+    version: int
+    reviewed: str
+    reviewer: str
+    sources: tuple[str, ...]
+    review_needed: bool
+    translated_from: int | None
+    node_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """All topics and nodes of one language."""
+
+    code: str
+    files: MappingProxyType[str, TopicFile]
+    nodes: MappingProxyType[str, Node]
+
+
+@dataclass(frozen=True, slots=True)
+class ContentTree:
+    """Every language's content; ``version`` changes whenever any file changes."""
+
+    languages: MappingProxyType[str, Language]
+    version: str
+    source_language: str = "en"
+    start: str = "start"
+    root: str = field(default="")
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Language codes, source language first, then alphabetical."""
+        rest = sorted(c for c in self.languages if c != self.source_language)
+        return (self.source_language, *rest) if self.source_language in self.languages else tuple(rest)
+
+    def node(self, lang: str, node_id: str) -> Node | None:
+        """The node ``node_id`` in ``lang``, or None."""
+        language = self.languages.get(lang)
+        return None if language is None else language.nodes.get(node_id)
