@@ -147,7 +147,7 @@ class Engine:
 
     def _on_go(self, state: State, action: a.Go) -> tuple[State, Screen]:
         if self.tree.node(state.lang, action.target) is None:
-            return state, self._node_screen(state, self._(
+            return state, self._node_screen(state, self.tr(
                 state, "This button is from an older version of this guide and no longer "
                        "works. Here is where you are now."))
         new = self._enter(state, action.target)

@@ -1,0 +1,63 @@
+"""Keep the interface catalogs in sync with the code: extract, update, add a language.
+
+``kyr-bot catalogs update`` re-extracts every ``_()`` string from ``bot/`` and the templates
+into ``locales/messages.pot`` and merges it into each ``messages.po`` (new strings appear
+untranslated, changed ones fuzzy). ``kyr-bot catalogs add LANG`` starts a new language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import DOMAIN
+from bot.settings import PROJECT_ROOT
+
+KEYWORDS = ("tr:2", "N_")
+
+
+def _pybabel(*args: str) -> None:
+    CommandLineInterface().run(["pybabel", "-q", *args])
+
+
+def extract(locales: Path, project_root: Path = PROJECT_ROOT) -> Path:
+    """Write ``messages.pot`` from the code and templates."""
+    pot = locales / f"{DOMAIN}.pot"
+    keywords = [arg for kw in KEYWORDS for arg in ("-k", kw)]
+    with contextlib.chdir(project_root):  # keeps source locations relative, e.g. bot/engine.py:12
+        _pybabel("extract", "-F", "babel.cfg", *keywords, "-c", "TRANSLATORS:", "--sort-by-file",
+                 "--project", "kyr-bot", "--msgid-bugs-address", "", "-o", str(pot.resolve()), ".")
+    return pot
+
+
+def fill_source(locales: Path, source: str = "en") -> None:
+    """The source language's catalog repeats each msgid, so English wording can be edited too."""
+    po = locales / source / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.exists():
+        return
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    for message in catalog:
+        if message.id and not message.string:
+            message.string = message.id
+        if message.id and message.fuzzy:
+            message.flags.discard("fuzzy")
+    with po.open("wb") as fh:
+        write_po(fh, catalog, sort_by_file=True)
+
+
+def update(locales: Path, project_root: Path = PROJECT_ROOT) -> None:
+    """Extract, then merge the template into every language's catalog."""
+    pot = extract(locales, project_root)
+    _pybabel("update", "-i", str(pot), "-d", str(locales), "-D", DOMAIN, "--no-wrap")
+    fill_source(locales)
+
+
+def add(locales: Path, lang: str) -> Path:
+    """Create ``locales/<lang>/LC_MESSAGES/messages.po`` from the template."""
+    pot = locales / f"{DOMAIN}.pot"
+    _pybabel("init", "-i", str(pot), "-d", str(locales), "-D", DOMAIN, "-l", lang, "--no-wrap")
+    return locales / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
