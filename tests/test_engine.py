@@ -118,16 +118,16 @@ def test_list_facts_accumulate_and_home_keeps_them(mini: Engine) -> None:
     state, _ = mini.step(state, a.Go("fear-no"))
     state, _ = mini.step(state, a.Go("grounds"))
     assert state.facts == (("ground", "religion"), ("ground", "race"), ("fear", "no"))
-    state, screen = mini.step(state, a.Home())
+    state, _ = mini.step(state, a.Home())
     assert state.node == "start" and ("fear", "no") in state.facts
-    state, _screen = mini.step(state, a.Back())
+    state, _ = mini.step(state, a.Back())
     assert state.node == "grounds"
 
 
 def test_restart_clears_trail_and_facts(mini: Engine) -> None:
     state, _ = mini.step(mini.new_state("es"), a.Start())
     state, _ = mini.step(state, a.Go("fear"))
-    state, _screen = mini.step(state, a.Restart())
+    state, _ = mini.step(state, a.Restart())
     assert (state.node, state.trail, state.facts, state.lang) == ("start", (), (), "es")
 
 
@@ -172,7 +172,7 @@ def test_node_removed_by_content_update(mini: Engine, tmp_path: Path) -> None:
 
 def test_unknown_language_in_state_falls_back(mini: Engine) -> None:
     state = State(lang="de", node="fear")
-    new, _screen = mini.step(state, a.Show())
+    new, _ = mini.step(state, a.Show())
     assert new.lang == "en" and new.node == "fear"
 
 
