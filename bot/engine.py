@@ -6,7 +6,6 @@ action, even a stale or malformed one, yields a screen; nothing raises on a user
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,7 +14,8 @@ from bot.actions import Action
 from bot.i18n import N_, I18n, language_name, negotiate
 from bot.model import ContentTree, Fact, Node
 from bot.search import SearchIndex
-from bot.telegram_html import escape, visible_text
+from bot.sheet import LawyerSheet
+from bot.telegram_html import visible_text
 
 MAX_TRAIL = 30
 Facts = tuple[tuple[str, str], ...]
@@ -98,23 +98,13 @@ class Screen:
         return [b for row in self.rows for b in row]
 
 
-SheetRenderer = Callable[[str, Facts], str]
-
-
-def _plain_sheet(engine: Engine, lang: str, facts: Facts) -> str:
-    _ = engine.i18n.translator(lang)
-    lines = [f"<b>{escape(_('Summary for a lawyer'))}</b>"]
-    lines += [f"• {escape(k)}: {escape(v)}" for k, v in facts] or [escape(_("No answers yet."))]
-    return "\n".join(lines)
-
-
 @dataclass
 class Engine:
     """Steps sessions through one content tree with one set of interface catalogs."""
 
     tree: ContentTree
     i18n: I18n
-    sheet_renderer: SheetRenderer | None = None
+    sheet: LawyerSheet | None = None
     _node_text: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _search: dict[str, SearchIndex] = field(default_factory=dict, repr=False)
 
@@ -173,7 +163,7 @@ class Engine:
 
     def _on_picklanguage(self, state: State, action: a.PickLanguage) -> tuple[State, Screen]:
         rows = [(Button(language_name(code), a.SetLanguage(code)),) for code in self.tree.codes]
-        text = "🌐 " + escape(self.tr(state, "Choose your language:"))
+        text = "🌐 " + (self.tr(state, "Choose your language:"))
         return state, Screen(text, (*rows, *self._nav(state)), "language", state.node)
 
     def _on_setlanguage(self, state: State, action: a.SetLanguage) -> tuple[State, Screen]:
@@ -184,7 +174,7 @@ class Engine:
 
     def _on_askforget(self, state: State, action: a.AskForget) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
-        text = escape(_("Delete everything this bot keeps about this chat? Your place in the "
+        text = (_("Delete everything this bot keeps about this chat? Your place in the "
                         "guide and your answers will be erased."))
         rows = ((Button("🗑 " + _("Yes, delete"), a.Forget()),),
                 (Button("◀️ " + _("No, go back"), a.Show()),))
@@ -193,43 +183,42 @@ class Engine:
     def _on_forget(self, state: State, action: a.Forget) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         fresh = State(lang=state.lang, node=self.tree.start, version=self.tree.version)
-        text = escape(_("Done: everything this bot kept about this chat is deleted. "
+        text = (_("Done: everything this bot kept about this chat is deleted. "
                         "Press the button or send /start to begin again."))
         rows = ((Button("🏠 " + _("Main menu"), a.Home()),),)
         return fresh, Screen(text, rows, "forgotten", None, forget=True)
 
     def _on_sheet(self, state: State, action: a.Sheet) -> tuple[State, Screen]:
-        if self.sheet_renderer is not None:
-            text = self.sheet_renderer(state.lang, state.facts)
-        else:
-            text = _plain_sheet(self, state.lang, state.facts)
+        if self.sheet is None:
+            self.sheet = LawyerSheet(self.i18n, self.tree.source_language)
+        text = self.sheet.render(state.lang, state.facts)
         return state, Screen(text, self._nav(state), "sheet", state.node, sheet=True)
 
     def _on_privacy(self, state: State, action: a.Privacy) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
-            "<b>" + escape(_("Your privacy")) + "</b>",
-            escape(_("This bot does not keep your name, your phone number, your Telegram "
+            "<b>" + _("Your privacy") + "</b>",
+            (_("This bot does not keep your name, your phone number, your Telegram "
                      "account or anything you type.")),
-            escape(_("It keeps only, under a code that cannot be traced back to you: your "
+            (_("It keeps only, under a code that cannot be traced back to you: your "
                      "language, the step you are on, the buttons you chose, and the date. "
                      "This is deleted automatically after some weeks without use.")),
-            escape(_("The words you type are used once to find a matching topic, then "
+            (_("The words you type are used once to find a matching topic, then "
                      "forgotten.")),
-            escape(_("Press “Delete my data” or send /forget to delete everything now.")),
+            (_("Press “Delete my data” or send /forget to delete everything now.")),
         ))
         return state, Screen(text, self._nav(state), "privacy", state.node)
 
     def _on_help(self, state: State, action: a.Help) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
-            "<b>" + escape(_("How to use this bot")) + "</b>",
-            escape(_("Press the buttons to move through the guide. You can also type a word, "
+            "<b>" + (_("How to use this bot")) + "</b>",
+            (_("Press the buttons to move through the guide. You can also type a word, "
                      "like “judge” or “lawyer”, to find a topic.")),
-            escape(_("Commands: /menu main menu, /back previous step, /language change "
+            (_("Commands: /menu main menu, /back previous step, /language change "
                      "language, /lawyer summary for a lawyer, /privacy what is kept, /forget "
                      "delete your data.")),
-            "<i>" + escape(_(DISCLAIMER)) + "</i>",
+            "<i>" + (_(DISCLAIMER)) + "</i>",
         ))
         return state, Screen(text, self._nav(state), "help", state.node)
 
@@ -240,12 +229,12 @@ class Engine:
             index = self._search[state.lang] = SearchIndex(self.tree.languages[state.lang])
         found = [n for n in index.search(action.text) if self.tree.node(state.lang, n)]
         if not found:
-            text = escape(_("I could not find a topic for that. Please use the buttons below, "
+            text = (_("I could not find a topic for that. Please use the buttons below, "
                             "or type one word, like “judge”, “lawyer” or “asylum”."))
             return state, Screen(text, self._node_rows(state, self._current(state)), "search-none",
                                  state.node)
         rows = [(Button(_title_label(self._node(state.lang, n)), a.Go(n)),) for n in found]
-        text = escape(_("These parts of the guide may help:"))
+        text = (_("These parts of the guide may help:"))
         return state, Screen(text, (*rows, *self._nav(state)), "search", state.node)
 
     def _on_invalid(self, state: State, action: a.Invalid) -> tuple[State, Screen]:
@@ -315,7 +304,7 @@ class Engine:
     def _node_screen(self, state: State, notice: str = "") -> Screen:
         text = self.node_text(state.lang, state.node)
         if notice:
-            text = f"<i>{escape(notice)}</i>\n\n{text}"
+            text = f"<i>{notice}</i>\n\n{text}"
         return Screen(text, self._node_rows(state, self._current(state)), "node", state.node)
 
     def _node_rows(self, state: State, node: Node) -> tuple[tuple[Button, ...], ...]:
@@ -346,7 +335,7 @@ def render_node(node: Node, footer: str = "") -> str:
     if node.html:
         parts.append(node.html)
     if footer:
-        parts.append(f"<i>{escape(footer)}</i>")
+        parts.append(f"<i>{footer}</i>")
     return "\n\n".join(parts)
 
 

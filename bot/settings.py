@@ -38,6 +38,7 @@ class Settings:
     session_secret: str = ""
     session_ttl_days: int = 30
     log_level: str = "INFO"
+    chat_interval: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,8 +48,10 @@ class Settings:
         try:
             port = int(env.get("WEBHOOK_PORT") or 8080)
             ttl = int(env.get("SESSION_TTL_DAYS") or 30)
+            interval = float(env.get("CHAT_MIN_INTERVAL") or 1.0)
         except ValueError as exc:
-            raise SettingsError(f"WEBHOOK_PORT and SESSION_TTL_DAYS must be numbers: {exc}") from exc
+            raise SettingsError(
+                f"WEBHOOK_PORT, SESSION_TTL_DAYS and CHAT_MIN_INTERVAL must be numbers: {exc}") from exc
         if ttl < 1:
             raise SettingsError("SESSION_TTL_DAYS must be at least 1")
         return cls(
@@ -66,4 +69,5 @@ class Settings:
             session_secret=env.get("SESSION_SECRET") or "",
             session_ttl_days=ttl,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            chat_interval=interval,
         )

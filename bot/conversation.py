@@ -1,0 +1,194 @@
+"""One user step on Telegram: load the anonymous session, run the engine, save, deliver.
+
+Handlers call :meth:`Conversation.handle` with an engine action; nothing here branches on
+node ids or holds legal wording. Steps of one session are serialised in this process, and
+the store's revision check serialises them across replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import actions as a
+from bot.engine import Engine, Screen, State
+from bot.keys import SessionKeyer
+from bot.store import SessionStore
+from bot.tg_delivery import ChatPacer
+
+log = logging.getLogger("kyr_bot.conversation")
+
+# Facts about the update being handled, for the one log line per update (never ids or text).
+LOG_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("kyr_log_fields", default=None)
+SAVE_ATTEMPTS = 5
+
+
+
+def note(**fields: Any) -> None:
+    """Add fields to this update's log line."""
+    current = LOG_FIELDS.get()
+    if current is not None:
+        current.update(fields)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the action came from: a typed message, or a button on a message."""
+
+    callback_id: str | None = None
+    message_id: int | None = None
+
+
+class KeyedLocks:
+    """One asyncio lock per session key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def hold(self, key: str) -> _Held:
+        """An async context manager holding the lock for ``key``."""
+        return _Held(self, key)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+@dataclass
+class _Held:
+    locks: KeyedLocks
+    key: str
+
+    async def __aenter__(self) -> None:
+        lock, users = self.locks._locks.get(self.key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self.locks._locks[self.key] = (lock, users + 1)
+        await lock.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        lock, users = self.locks._locks[self.key]
+        lock.release()
+        if users <= 1:
+            del self.locks._locks[self.key]
+        else:
+            self.locks._locks[self.key] = (lock, users - 1)
+
+
+def keyboard(screen: Screen) -> InlineKeyboardMarkup | None:
+    """The inline keyboard for a screen's buttons."""
+    rows = [[InlineKeyboardButton(text=b.label, callback_data=a.encode(b.action)) for b in row]
+            for row in screen.rows if row]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+@dataclass
+class Runtime:
+    """What the handlers need; ``engine`` is swapped atomically when content is reloaded."""
+
+    engine: Engine
+    store: SessionStore
+    keyer: SessionKeyer
+    pacer: ChatPacer
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+
+class Conversation:
+    """Runs one action for one chat and delivers the resulting screen."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    async def handle(self, bot: Bot, chat_id: int, language_code: str | None, action: a.Action,
+                     origin: Origin) -> None:
+        """Step the chat's session with ``action`` and show the result."""
+        note(action=type(action).__name__)
+        if origin.callback_id is not None:
+            await self._answer_callback(bot, origin.callback_id)
+        key = self.rt.keyer.key(chat_id)
+        async with self.rt.locks.hold(key):
+            state, screen = await self._step(key, language_code, action)
+        note(lang=state.lang, node=state.node, screen=screen.kind)
+        await self._deliver(bot, chat_id, key, screen, origin, state)
+
+    async def _step(self, key: str, language_code: str | None,
+                    action: a.Action) -> tuple[State, Screen]:
+        engine = self.rt.engine
+        store = self.rt.store
+        for _attempt in range(SAVE_ATTEMPTS):
+            data, rev = await store.load(key)
+            state = engine.new_state(language_code)
+            if data is not None:
+                try:
+                    state = State.from_dict(data)
+                except ValueError:
+                    note(state="unreadable")
+            new_state, screen = engine.step(state, action)
+            if screen.forget:
+                await store.delete(key)
+                store.count(state.lang, state.node, "stop")
+                return new_state, screen
+            if await store.save(key, new_state.to_dict(), rev):
+                if screen.kind == "node" and screen.node:
+                    store.count(new_state.lang, screen.node)
+                return new_state, screen
+            note(conflict=True)
+        return new_state, screen
+
+    async def _answer_callback(self, bot: Bot, callback_id: str) -> None:
+        try:
+            await bot.answer_callback_query(callback_id)
+        except TelegramBadRequest:  # "query is too old": the press is still handled
+            note(callback="too-old")
+
+    async def _deliver(self, bot: Bot, chat_id: int, key: str, screen: Screen, origin: Origin,
+                       state: State) -> None:
+        markup = keyboard(screen)
+        try:
+            if origin.message_id is not None and not screen.sheet:
+                await self.rt.pacer.wait(key)
+                if await self._edit(bot, chat_id, origin.message_id, screen.text, markup):
+                    note(outcome="edit")
+                    return
+            await self.rt.pacer.wait(key)
+            await bot.send_message(chat_id, screen.text, reply_markup=markup)
+            note(outcome="send")
+            if screen.sheet:
+                engine = self.rt.engine
+                if engine.sheet is None:
+                    return
+                name, content, caption = engine.sheet.document(state.lang, state.facts)
+                await self.rt.pacer.wait(key)
+                await bot.send_document(chat_id, BufferedInputFile(content, filename=name),
+                                        caption=caption)
+                note(document=True)
+        except TelegramForbiddenError:  # the user blocked the bot
+            note(outcome="blocked")
+
+    async def _edit(self, bot: Bot, chat_id: int, message_id: int, text: str,
+                    markup: InlineKeyboardMarkup | None) -> bool:
+        """Edit in place; False when the message is gone or too old, so a new one is sent."""
+        try:
+            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
+                                        reply_markup=markup)
+            return True
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:
+                note(outcome="unchanged")
+                return True
+            note(edit_failed=_reason(exc.message))
+            return False
+
+
+def _reason(message: str) -> str:
+    text = message.lower()
+    for reason in ("not found", "can't be edited", "too old"):
+        if reason in text:
+            return reason.replace(" ", "-").replace("'", "")
+    return "other"

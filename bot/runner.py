@@ -1,0 +1,243 @@
+"""Run the Telegram bot: long polling or webhook, with a clean start and a clean stop.
+
+At start: content and catalogs are loaded and checked (errors stop the start with a clear
+message), the store is opened, commands are registered per language. On SIGINT or SIGTERM:
+no new updates are taken, updates in flight finish, counts are written, the store is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import signal
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, Update
+from aiogram.utils.token import TokenValidationError
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.app import build_engine
+from bot.conversation import Conversation, Runtime
+from bot.engine import Engine
+from bot.i18n import N_
+from bot.keys import SessionKeyer, load_secret
+from bot.settings import Settings, SettingsError
+from bot.store import SessionStore
+from bot.tg_delivery import ChatPacer, RetryMiddleware, TolerantSession
+from bot.tg_handlers import InFlight, build_dispatcher
+
+log = logging.getLogger("kyr_bot")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+FLUSH_SECONDS = 30.0
+PURGE_SECONDS = 3600.0
+DRAIN_SECONDS = 20.0
+
+COMMAND_HELP: tuple[tuple[str, str], ...] = (
+    ("start", N_("Start, or start over")),
+    ("menu", N_("Main menu")),
+    ("back", N_("Go back one step")),
+    ("language", N_("Change language")),
+    ("lawyer", N_("Summary for a lawyer")),
+    ("help", N_("How to use this bot")),
+    ("privacy", N_("What this bot keeps, and what it does not")),
+    ("forget", N_("Delete my data now")),
+)
+
+NO_TOKEN = """BOT_TOKEN is not set, so the Telegram bot cannot start.
+
+To get a token: open Telegram, talk to @BotFather, send /newbot and follow the steps.
+Then start the bot with:  BOT_TOKEN=123456:ABC... kyr-bot run
+
+To try the conversation without Telegram, run:  kyr-bot chat"""
+
+
+def configure_logging(level: str) -> None:
+    """One line per event; aiogram's own per-update lines are not needed next to ours."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # aiogram warns about unknown update types by dumping the whole update: never log that.
+    warnings.filterwarnings("ignore", message="Detected unknown update type")
+
+
+def create_bot(settings: Settings) -> Bot:
+    """A Bot with retries, talking to Telegram or to ``TELEGRAM_API_BASE``."""
+    if not settings.bot_token:
+        raise SettingsError(NO_TOKEN)
+    api = TelegramAPIServer.from_base(settings.api_base) if settings.api_base else PRODUCTION
+    session = TolerantSession(api=api)
+    session.middleware(RetryMiddleware())
+    try:
+        return Bot(settings.bot_token, session=session,
+                   default=DefaultBotProperties(parse_mode=ParseMode.HTML,
+                                                link_preview_is_disabled=True))
+    except TokenValidationError as exc:
+        raise SettingsError("BOT_TOKEN does not look like a Telegram token (it should look like "
+                            "123456:ABC-DEF...); copy it again from @BotFather") from exc
+
+
+async def register_commands(bot: Bot, engine: Engine) -> None:
+    """setMyCommands in every language (and English as the default)."""
+    for code in (None, *engine.tree.codes):
+        lang = code or engine.tree.source_language
+        commands = [BotCommand(command=name, description=engine.i18n.gettext(lang, text))
+                    for name, text in COMMAND_HELP]
+        await bot.set_my_commands(commands, language_code=code)
+
+
+@dataclass
+class BotService:
+    """Everything a running bot holds, built from settings."""
+
+    settings: Settings
+    runtime: Runtime
+    bot: Bot
+    dispatcher: Dispatcher
+    in_flight: InFlight = field(default_factory=InFlight)
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @classmethod
+    async def create(cls, settings: Settings) -> BotService:
+        """Load content, open the store, build bot and dispatcher. Raises on bad settings or content."""
+        started = time.perf_counter()
+        engine = build_engine(settings.content_dir, settings.locales_dir)
+        bot = create_bot(settings)
+        store = SessionStore(settings.database_url)
+        await store.open()
+        keyer = SessionKeyer(load_secret(settings.session_secret, settings.data_dir))
+        runtime = Runtime(engine=engine, store=store, keyer=keyer,
+                          pacer=ChatPacer(settings.chat_interval))
+        in_flight = InFlight()
+        dispatcher = build_dispatcher(Conversation(runtime), in_flight)
+        log.info("loaded languages=%s steps=%d content_version=%s ms=%.0f",
+                 ",".join(engine.tree.codes),
+                 sum(len(x.nodes) for x in engine.tree.languages.values()),
+                 engine.tree.version, (time.perf_counter() - started) * 1000)
+        return cls(settings, runtime, bot, dispatcher, in_flight)
+
+    def request_stop(self) -> None:
+        """Ask the service to stop (what SIGINT/SIGTERM do)."""
+        self.stop_event.set()
+
+    def _background(self) -> None:
+        self._tasks.add(asyncio.create_task(self._every(FLUSH_SECONDS, self._flush)))
+        self._tasks.add(asyncio.create_task(self._every(PURGE_SECONDS, self._purge)))
+
+    async def _every(self, seconds: float, job: Any) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception as exc:
+                log.warning("background job failed job=%s error=%s", job.__name__, type(exc).__name__)
+
+    async def _flush(self) -> None:
+        await self.runtime.store.flush_counts()
+
+    async def _purge(self) -> None:
+        purged = await self.runtime.store.purge(self.settings.session_ttl_days)
+        if purged:
+            log.info("purged expired sessions count=%d", purged)
+
+    async def _startup(self) -> None:
+        me = await self.bot.get_me()
+        await register_commands(self.bot, self.runtime.engine)
+        self._background()
+        log.info("bot ready username_is_set=%s", bool(me.username))
+
+    async def run(self, webhook: bool) -> None:
+        """Serve until stopped, then shut down cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self._startup()
+            if webhook:
+                await self._serve_webhook()
+            else:
+                await self._serve_polling()
+        finally:
+            await self._shutdown()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+
+    async def _serve_polling(self) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        polling = asyncio.create_task(self.dispatcher.start_polling(
+            self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10))
+        self.ready.set()
+        stopper = asyncio.create_task(self.stop_event.wait())
+        done, _pending = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+        await polling
+        stopper.cancel()
+
+    async def _serve_webhook(self) -> None:
+        settings = self.settings
+        if not settings.webhook_url:
+            raise SettingsError("webhook mode needs WEBHOOK_URL, the public https address "
+                                "Telegram will post updates to")
+        if not settings.webhook_secret:
+            raise SettingsError("webhook mode needs WEBHOOK_SECRET (1-256 characters: letters, "
+                                "digits, _ and -), so only Telegram can post updates")
+        app = web.Application()
+        app.router.add_post(settings.webhook_path, self._webhook_handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+        await site.start()
+        try:
+            await self.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
+                                       allowed_updates=self.dispatcher.resolve_used_update_types())
+            log.info("webhook listening host=%s port=%d", settings.webhook_host, settings.webhook_port)
+            self.ready.set()
+            await self.stop_event.wait()
+        finally:
+            await runner.cleanup()
+
+    async def _webhook_handler(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
+            return web.Response(status=401, text="Unauthorized")
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+        except (ValueError, ValidationError):
+            log.warning("ignored malformed webhook update")
+            return web.json_response({})
+        task = asyncio.create_task(self.dispatcher.feed_update(self.bot, update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.json_response({})
+
+    async def _shutdown(self) -> None:
+        if not await self.in_flight.wait(DRAIN_SECONDS):
+            log.warning("stopping with updates still in flight count=%d", self.in_flight.count)
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.runtime.store.close()
+        await self.bot.session.close()
+        log.info("stopped")
+
+
+async def serve(settings: Settings, webhook: bool) -> None:
+    """Create the service and run it until SIGINT/SIGTERM."""
+    service = await BotService.create(settings)
+    await service.run(webhook)

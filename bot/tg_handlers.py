@@ -1,0 +1,146 @@
+"""Thin aiogram handlers: turn an update into an engine action and hand it to the conversation.
+
+Only private chats are served. Edited messages, channel posts, group messages and update
+types we do not use are ignored. Every update is logged on one line with its timing, and
+never with a chat id, user id, name or text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+
+from bot import actions as a
+from bot.conversation import LOG_FIELDS, Conversation, Origin
+
+log = logging.getLogger("kyr_bot.updates")
+
+COMMANDS: dict[str, Callable[[str], a.Action]] = {
+    "start": lambda payload: a.Start(payload),
+    "menu": lambda _p: a.Home(),
+    "back": lambda _p: a.Back(),
+    "language": lambda _p: a.PickLanguage(),
+    "lawyer": lambda _p: a.Sheet(),
+    "help": lambda _p: a.Help(),
+    "privacy": lambda _p: a.Privacy(),
+    "forget": lambda _p: a.Forget(),
+}
+
+
+def message_action(message: Message) -> a.Action:
+    """The action a private message asks for: a command, words to search, or unsupported."""
+    text = message.text
+    if text is None:
+        return a.Invalid("unsupported")
+    if text.startswith("/"):
+        command, _sep, payload = text[1:].partition(" ")
+        name = command.split("@", 1)[0].lower()
+        make = COMMANDS.get(name)
+        return make(payload.strip()) if make else a.Help()
+    return a.Search(text)
+
+
+def _language(user: User | None) -> str | None:
+    return user.language_code if user is not None else None
+
+
+def build_router(conversation: Conversation) -> Router:
+    """The router with the message and button handlers."""
+    router = Router(name="kyr-bot")
+
+    @router.message(F.chat.type == ChatType.PRIVATE)
+    async def on_message(message: Message, bot: Bot) -> None:
+        await conversation.handle(bot, message.chat.id, _language(message.from_user),
+                                  message_action(message), Origin())
+
+    @router.callback_query()
+    async def on_button(query: CallbackQuery, bot: Bot) -> None:
+        message = query.message
+        if message is None or message.chat.type != ChatType.PRIVATE:
+            await bot.answer_callback_query(query.id)
+            return
+        await conversation.handle(bot, message.chat.id, _language(query.from_user),
+                                  a.decode(query.data), Origin(query.id, message.message_id))
+
+    return router
+
+
+class InFlight:
+    """Counts updates being handled, so shutdown can wait for them to finish."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        """An update started."""
+        self.count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        """An update finished."""
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until no update is in flight; False on timeout."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+def update_logger(in_flight: InFlight) -> Callable[..., Awaitable[Any]]:
+    """Outer middleware: time each update, log one line, and never let an error escape."""
+
+    async def middleware(handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                         event: TelegramObject, data: dict[str, Any]) -> Any:
+        fields: dict[str, Any] = {}
+        token = LOG_FIELDS.set(fields)
+        in_flight.enter()
+        started = time.perf_counter()
+        kind = _safe_kind(event)
+        result: Any = None
+        status = "ok"
+        try:
+            result = await handler(event, data)
+        except Exception as exc:  # the bot never crashes on a user
+            status = "error"
+            fields["error"] = type(exc).__name__
+            log.exception("update failed type=%s error=%s", kind, type(exc).__name__)
+        finally:
+            in_flight.leave()
+            LOG_FIELDS.reset(token)
+        if status == "ok" and not fields:
+            status = "ignored"
+        extra = " ".join(f"{k}={v}" for k, v in fields.items())
+        log.info("update type=%s status=%s ms=%.1f %s", kind, status,
+                 (time.perf_counter() - started) * 1000, extra)
+        return result
+
+    return middleware
+
+
+def _safe_kind(event: TelegramObject) -> str:
+    try:
+        return event.event_type if isinstance(event, Update) else type(event).__name__
+    except LookupError:
+        return "unknown"
+
+
+def build_dispatcher(conversation: Conversation, in_flight: InFlight) -> Dispatcher:
+    """A dispatcher with the router and the logging middleware."""
+    dispatcher = Dispatcher()
+    dispatcher.update.outer_middleware(update_logger(in_flight))
+    dispatcher.include_router(build_router(conversation))
+    return dispatcher
