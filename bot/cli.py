@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from bot.checks import check_content
@@ -59,6 +60,89 @@ def _print_content_error(exc: Exception) -> None:
             print(f"  {problem}", file=sys.stderr)
 
 
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the Telegram bot until SIGINT/SIGTERM."""
+    import asyncio
+
+    from bot.problems import ContentError
+    from bot.runner import configure_logging, serve
+
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(serve(settings, webhook=args.webhook or bool(settings.webhook_url)))
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        _print_content_error(exc)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete sessions unused for SESSION_TTL_DAYS."""
+    import asyncio
+
+    from bot.store import SessionStore
+
+    async def purge() -> int:
+        store = SessionStore(settings.database_url)
+        await store.open()
+        try:
+            return await store.purge(settings.session_ttl_days)
+        finally:
+            await store.close()
+
+    count = asyncio.run(purge())
+    print(f"deleted {count} session(s) unused for {settings.session_ttl_days} days")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    """Print anonymous counts per day, language and step."""
+    import asyncio
+
+    from bot.stats import format_stats
+    from bot.store import SessionStore
+
+    async def rows() -> list[tuple[date, str, str, str, int]]:
+        store = SessionStore(settings.database_url)
+        await store.open()
+        try:
+            return list(await store.stats(args.since))
+        finally:
+            await store.close()
+
+    print(format_stats(asyncio.run(rows())))
+    return 0
+
+
+def cmd_catalogs(args: argparse.Namespace, settings: Settings) -> int:
+    """Update the interface catalogs from the code, or start a new language."""
+    from bot import catalogs
+
+    locales = args.locales or settings.locales_dir
+    if args.action == "update":
+        catalogs.update(locales)
+        print(f"updated {locales}/messages.pot and every messages.po; translate the new entries")
+        return 0
+    if not args.lang or not args.lang.isalpha() or not 2 <= len(args.lang) <= 3:
+        print("give a language code like 'pt': kyr-bot catalogs add pt", file=sys.stderr)
+        return 2
+    path = catalogs.add(locales, args.lang.lower())
+    print(f"created {path}; translate it, then add content/{args.lang.lower()}/ (see README)")
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date like 2026-11-01: {text!r}") from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="kyr-bot", description=__doc__)
@@ -70,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     _content_args(chat)
     chat.add_argument("--lang", help="language code, e.g. es")
     chat.set_defaults(func=cmd_chat)
+    run = sub.add_parser("run", help="run the Telegram bot (long polling, or webhook)")
+    run.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
+    run.set_defaults(func=cmd_run)
+    purge = sub.add_parser("purge", help="delete sessions older than SESSION_TTL_DAYS")
+    purge.set_defaults(func=cmd_purge)
+    stats = sub.add_parser("stats", help="anonymous counts: which steps people reach, where they stop")
+    stats.add_argument("--since", type=_day, help="first day to include, e.g. 2026-11-01")
+    stats.set_defaults(func=cmd_stats)
+    cats = sub.add_parser("catalogs", help="update interface catalogs, or add a language")
+    cats.add_argument("action", choices=["update", "add"])
+    cats.add_argument("lang", nargs="?", help="language code for 'add', e.g. pt")
+    cats.add_argument("--locales", type=Path, help="catalog folder (default: LOCALES_DIR or ./locales)")
+    cats.set_defaults(func=cmd_catalogs)
     return parser
 
 

@@ -94,6 +94,19 @@ def clean_catalog(catalog: Catalog, display: str, problems: list[Problem]) -> Ca
     return catalog
 
 
+def _template_ids(pot: Path, problems: list[Problem]) -> set[str]:
+    """The msgids of ``messages.pot``, which every catalog should hold."""
+    if not pot.exists():
+        return set()
+    try:
+        with pot.open("rb") as fh:
+            return {_msgids(m.id)[0] for m in read_po(fh) if m.id}
+    except (OSError, PoFileError, ValueError) as exc:
+        problems.append(Problem(str(pot), 0, f"cannot read the template: {exc}",
+                                "run 'kyr-bot catalogs update'"))
+        return set()
+
+
 def _translations(catalog: Catalog) -> Translations:
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
@@ -116,6 +129,7 @@ class I18n:
         i18n = cls(default=default)
         if locales_dir is None or not locales_dir.is_dir():
             return i18n
+        template = _template_ids(locales_dir / f"{DOMAIN}.pot", i18n.problems)
         for po in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
             lang = po.parent.parent.name
             display = str(po)
@@ -133,6 +147,13 @@ class I18n:
                     stats.total += 1
                     if any(_msgstrs(message.string)) and not message.fuzzy:
                         stats.translated += 1
+            missing = sorted(template - {_msgids(m.id)[0] for m in catalog if m.id})
+            stats.total += len(missing)
+            if missing:
+                i18n.problems.append(Problem(
+                    display, 0, f"{len(missing)} interface string(s) are not in this catalog yet, "
+                    f"e.g. {missing[0]!r}", "run 'kyr-bot catalogs update', then translate them",
+                    "warning"))
             clean_catalog(catalog, display, i18n.problems)
             i18n.languages[lang] = _translations(catalog)
             i18n.stats[lang] = stats

@@ -111,8 +111,8 @@ class BotService:
     async def create(cls, settings: Settings) -> BotService:
         """Load content, open the store, build bot and dispatcher. Raises on bad settings or content."""
         started = time.perf_counter()
-        engine = build_engine(settings.content_dir, settings.locales_dir)
         bot = create_bot(settings)
+        engine = build_engine(settings.content_dir, settings.locales_dir)
         store = SessionStore(settings.database_url)
         await store.open()
         keyer = SessionKeyer(load_secret(settings.session_secret, settings.data_dir))

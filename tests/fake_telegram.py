@@ -1,0 +1,1397 @@
+"""A fake Telegram Bot API server for tests.
+
+The real aiogram client talks HTTP to this server on 127.0.0.1 instead of api.telegram.org.
+It answers like Telegram (same JSON shapes, same refusals and wording), records every call,
+keeps a per-chat message store, lets a test play a user (send text, press buttons), and can
+inject faults (429, 5xx, dropped connections, delays).
+
+Refusals that mean the bot did something Telegram never accepts (bad HTML, too long text,
+bad callback data...) land in ``violations``; refusals a well-behaved bot still meets and
+must handle ("message is not modified", "query is too old", "chat not found"...) land in
+``expected_errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import json
+import mimetypes
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import unescape
+from http import HTTPStatus
+from typing import Any
+
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import UpdateType
+from aiohttp import BodyPartReader, ClientSession, ClientTimeout, MultipartReader, web
+
+from bot.telegram_html import (
+    MAX_BUTTON_CHARS,
+    MAX_CALLBACK_BYTES,
+    MAX_MESSAGE_CHARS,
+    telegram_length,
+    validate_html,
+)
+
+MAX_CAPTION_CHARS = 1024
+MAX_CALLBACK_ANSWER_CHARS = 200
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_INT = re.compile(r"^-?\d+$")
+
+KNOWN_UPDATE_TYPES = frozenset(t.value for t in UpdateType)
+DEFAULT_UPDATE_TYPES = KNOWN_UPDATE_TYPES - {
+    "chat_member",
+    "message_reaction",
+    "message_reaction_count",
+}
+
+_JSON_PARAMS = frozenset(
+    {
+        "reply_markup",
+        "entities",
+        "caption_entities",
+        "allowed_updates",
+        "commands",
+        "scope",
+        "link_preview_options",
+        "reply_parameters",
+    }
+)
+_INT_PARAMS = frozenset(
+    {
+        "chat_id",
+        "message_id",
+        "offset",
+        "limit",
+        "timeout",
+        "cache_time",
+        "max_connections",
+        "message_thread_id",
+    }
+)
+_BOOL_PARAMS = frozenset(
+    {
+        "show_alert",
+        "drop_pending_updates",
+        "disable_notification",
+        "protect_content",
+        "disable_content_type_detection",
+        "allow_paid_broadcast",
+    }
+)
+_BUTTON_ACTIONS = (
+    "callback_data",
+    "url",
+    "login_url",
+    "web_app",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+
+TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+EDIT_NOT_FOUND = "Bad Request: message to edit not found"
+DELETE_NOT_FOUND = "Bad Request: message to delete not found"
+CHAT_NOT_FOUND = "Bad Request: chat not found"
+BLOCKED = "Forbidden: bot was blocked by the user"
+TOO_LONG = "Bad Request: message is too long"
+TEXT_EMPTY = "Bad Request: message text is empty"
+CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
+BUTTON_TEXT_EMPTY = "Bad Request: text buttons are unallowed in the inline keyboard"
+BUTTON_NO_ACTION = (
+    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+)
+METHOD_NOT_FOUND = "Not Found: method not found"
+
+
+class ApiError(Exception):
+    """A Bot API refusal; ``expected`` marks refusals a correct bot still has to handle."""
+
+    def __init__(self, status: int, description: str, *, expected: bool = False) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.expected = expected
+
+
+@dataclass
+class UploadedFile:
+    """A file part of a multipart request (sendDocument)."""
+
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Call:
+    """One request the bot made; ``status`` is the HTTP status it got (0 = dropped)."""
+
+    method: str
+    params: dict[str, Any]
+    time: float
+    chat_id: int | str | None
+    status: int = 200
+    description: str | None = None
+    result: Any = None
+    via: str = "http"  # "http", or "webhook-reply" for a method returned in a webhook answer
+    fault: str | None = None  # "fail", "drop" or "delay" when a fault was injected
+    alive: Callable[[], bool] = field(default=lambda: True, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when Telegram would have executed the call."""
+        return self.status == 200
+
+
+@dataclass
+class BotMessage:
+    """A message the bot sent, in its current state (edits applied)."""
+
+    chat_id: int
+    message_id: int
+    text: str | None  # as sent: raw HTML when parse_mode is HTML; the caption for documents
+    parse_mode: str | None
+    plain: str  # what the reader sees (tags removed, entities decoded)
+    entities: list[dict[str, Any]]
+    reply_markup: dict[str, Any] | None
+    date: int
+    document: UploadedFile | None = None
+    file_id: str | None = None
+    deleted: bool = False
+    edits: int = 0
+    edit_date: int | None = None
+
+    @property
+    def keyboard(self) -> list[list[dict[str, Any]]]:
+        """Rows of inline buttons (empty without an inline keyboard)."""
+        if not self.reply_markup:
+            return []
+        return self.reply_markup.get("inline_keyboard") or []
+
+    @property
+    def buttons(self) -> list[str]:
+        """Labels of the inline buttons, row by row."""
+        return [b.get("text", "") for row in self.keyboard for b in row]
+
+    @property
+    def callback_data(self) -> list[str]:
+        """callback_data of the inline buttons that have one."""
+        return [b["callback_data"] for row in self.keyboard for b in row if "callback_data" in b]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One send or edit the bot made to a chat, with a snapshot of the message after it."""
+
+    event: str  # "send", "edit", "edit_markup" or "document"
+    message: BotMessage
+    time: float
+
+    @property
+    def text(self) -> str | None:
+        return self.message.text
+
+    @property
+    def plain(self) -> str:
+        return self.message.plain
+
+    @property
+    def buttons(self) -> list[str]:
+        return self.message.buttons
+
+
+@dataclass
+class CallbackRecord:
+    """A callback query the fake user produced, and the bot's answer if any."""
+
+    id: str
+    chat_id: int
+    message_id: int
+    data: str
+    created: float
+    answered: bool = False
+    answer: dict[str, Any] | None = None
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail", "drop", "delay"
+    status: int = 0
+    retry_after: int | None = None
+    description: str = ""
+    body: str | None = None
+    seconds: float = 0.0
+
+
+def html_to_entities(html: str) -> tuple[str, list[dict[str, Any]]]:
+    """Parse already-valid Telegram HTML into (plain text, MessageEntity dicts)."""
+    out: list[str] = []
+    pos = 0
+    stack: list[tuple[str, dict[str, str], int]] = []
+    entities: list[dict[str, Any]] = []
+    i = 0
+    for m in re.finditer(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^>]*)>", html):
+        chunk = unescape(html[i : m.start()])
+        out.append(chunk)
+        pos += telegram_length(chunk)
+        i = m.end()
+        name = m.group(2).lower()
+        if m.group(1) != "/":
+            attrs = {
+                a.group(1).lower(): next((g for g in a.groups()[1:] if g is not None), "")
+                for a in re.finditer(r"([a-zA-Z-]+)(?:=(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+)))?", m.group(3))
+            }
+            stack.append((name, attrs, pos))
+            continue
+        k = next((k for k in range(len(stack) - 1, -1, -1) if stack[k][0] == name), None)
+        if k is None:
+            continue
+        tag, attrs, start = stack.pop(k)
+        entity = _entity(tag, attrs, stack)
+        if entity is not None and pos > start:
+            entities.append({**entity, "offset": start, "length": pos - start})
+    out.append(unescape(html[i:]))
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+def _entity(
+    tag: str, attrs: dict[str, str], stack: list[tuple[str, dict[str, str], int]]
+) -> dict[str, Any] | None:
+    simple = {
+        "b": "bold",
+        "strong": "bold",
+        "i": "italic",
+        "em": "italic",
+        "u": "underline",
+        "ins": "underline",
+        "s": "strikethrough",
+        "strike": "strikethrough",
+        "del": "strikethrough",
+        "tg-spoiler": "spoiler",
+    }
+    if tag in simple:
+        return {"type": simple[tag]}
+    if tag == "code":
+        if stack and stack[-1][0] == "pre":
+            lang = attrs.get("class", "")
+            if lang.startswith("language-"):
+                stack[-1][1]["_language"] = lang.removeprefix("language-")
+            return None
+        return {"type": "code"}
+    if tag == "pre":
+        lang = attrs.get("_language")
+        return {"type": "pre", "language": lang} if lang else {"type": "pre"}
+    if tag == "a":
+        return {"type": "text_link", "url": attrs.get("href", "")}
+    if tag == "span":
+        return {"type": "spoiler"} if attrs.get("class") == "tg-spoiler" else None
+    if tag == "blockquote":
+        return {"type": "expandable_blockquote" if "expandable" in attrs else "blockquote"}
+    if tag == "tg-emoji":
+        return {"type": "custom_emoji", "custom_emoji_id": attrs.get("emoji-id", "")}
+    return None
+
+
+def _byte_offset(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-8"))
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _update_type(update: dict[str, Any]) -> str | None:
+    return next((k for k in update if k != "update_id"), None)
+
+
+def _normalise(params: dict[str, Any]) -> dict[str, Any]:
+    """Decode form values the way the Bot API does: JSON fields, integers, booleans."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, str):
+            if key in _JSON_PARAMS:
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value)
+            elif key in _INT_PARAMS and _INT.match(value):
+                value = int(value)
+            elif key in _BOOL_PARAMS and value in ("true", "false"):
+                value = value == "true"
+        out[key] = value
+    # Resolve attach://name references to the uploaded file part.
+    for key, value in list(out.items()):
+        if isinstance(value, str) and value.startswith("attach://"):
+            part = out.get(value.removeprefix("attach://"))
+            if isinstance(part, UploadedFile):
+                out[key] = part
+                del out[part.field]
+    return out
+
+
+class LocalAiohttpSession(AiohttpSession):
+    """aiogram's AiohttpSession; ``close()`` skips its 250 ms SSL grace sleep (plain HTTP)."""
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+class FakeTelegram:
+    """A local Bot API server; point aiogram at ``TelegramAPIServer.from_base(base_url)``."""
+
+    def __init__(
+        self,
+        *,
+        callback_ttl: float = 15.0,
+        bot_first_name: str = "KyR Test Bot",
+        bot_username: str = "kyr_test_bot",
+    ) -> None:
+        self.callback_ttl = callback_ttl
+        self.bot_first_name = bot_first_name
+        self.bot_username = bot_username
+        self.bot_id = 123456
+        self.requests: list[Call] = []
+        self.violations: list[tuple[str, str]] = []
+        self.expected_errors: list[tuple[str, str]] = []
+        self.warnings: list[tuple[str, str]] = []
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.blocked: set[int] = set()
+        self.store: dict[int, dict[int, BotMessage]] = {}
+        self.outbox: dict[int, list[Outgoing]] = {}
+        self.callbacks: dict[str, CallbackRecord] = {}
+        self.my_commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.webhook: dict[str, Any] | None = None
+        self.filtered_updates: list[dict[str, Any]] = []
+        self.delivered_webhooks: list[tuple[str, dict[str, Any], int]] = []
+        self._users: dict[int, FakeUser] = {}
+        self._user_messages: dict[int, set[int]] = {}
+        self._deleted_user_messages: dict[int, set[int]] = {}
+        self._next_message_id: dict[int, int] = {}
+        self._send_times: dict[int, list[float]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._last_update_id = 0
+        self._allowed_updates: list[str] | None = None
+        self._callback_ids = itertools.count(4_000_000_000_000_000_001)
+        self._file_ids = itertools.count(1)
+        self._files: dict[str, UploadedFile] = {}
+        self._faults: dict[str, list[_Fault]] = {}
+        self._changed = asyncio.Event()
+        self._poll_owner: object | None = None
+        self._inflight = 0
+        self._last_activity = time.monotonic()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._methods: dict[str, Callable[[Call], Any]] = {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "sendChatAction": self._send_chat_action,
+            "sendDocument": self._send_document,
+            "close": lambda call: True,
+            "logOut": lambda call: True,
+        }
+        self._canonical_names = {name.lower(): name for name in self._methods}
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 on a free port."""
+        app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+        self._closing = False
+
+    async def stop(self) -> None:
+        """Release pending long polls and shut the server down."""
+        self._closing = True
+        self._notify()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        """Base for ``TelegramAPIServer.from_base``, e.g. ``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api(self) -> TelegramAPIServer:
+        """The aiogram API server description pointing at this fake."""
+        return TelegramAPIServer.from_base(self.base_url)
+
+    def session(self, **kwargs: Any) -> AiohttpSession:
+        """A real aiogram HTTP session aimed at this fake (closes without the 250 ms sleep)."""
+        return LocalAiohttpSession(api=self.api, **kwargs)
+
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        """The bot's User object as getMe returns it."""
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
+            "username": self.bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    # ----------------------------------------------------------------- queries for tests
+
+    def calls(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
+        """Recorded requests, optionally only one method and/or one chat."""
+        return [
+            c
+            for c in self.requests
+            if (method is None or c.method == method) and (chat_id is None or c.chat_id == chat_id)
+        ]
+
+    def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[BotMessage]:
+        """Bot messages in a chat, oldest first, in their current state."""
+        msgs = sorted(self.store.get(chat_id, {}).values(), key=lambda m: m.message_id)
+        return [m for m in msgs if include_deleted or not m.deleted]
+
+    def documents(self, chat_id: int | None = None) -> list[BotMessage]:
+        """Document messages the bot sent (all chats or one)."""
+        chats = [chat_id] if chat_id is not None else list(self.store)
+        return [m for c in chats for m in self.messages(c) if m.document or m.file_id]
+
+    def send_times(self, chat_id: int) -> list[float]:
+        """Monotonic times of successful sends/edits to a chat."""
+        return list(self._send_times.get(chat_id, []))
+
+    def min_gap(self, chat_id: int) -> float | None:
+        """Smallest time between two consecutive sends/edits to a chat (None if < 2)."""
+        times = self._send_times.get(chat_id, [])
+        return min((b - a for a, b in itertools.pairwise(times)), default=None)
+
+    def commands(
+        self, language_code: str = "", scope: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Commands stored by setMyCommands for a language and scope (None if unset)."""
+        return self.my_commands.get((_canonical(scope or {"type": "default"}), language_code))
+
+    def unanswered_callbacks(self) -> list[CallbackRecord]:
+        """Callback queries the bot never answered."""
+        return [c for c in self.callbacks.values() if not c.answered]
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Queued updates the bot has not yet confirmed."""
+        return list(self._updates)
+
+    # ----------------------------------------------------------------- fault injection
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int = 1,
+        description: str | None = None,
+        times: int = 1,
+        body: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` ("*" = any) with an error.
+
+        ``body`` replaces the JSON answer with raw text (e.g. an nginx HTML error page).
+        """
+        if description is None:
+            description = {
+                429: f"Too Many Requests: retry after {retry_after}",
+                500: "Internal Server Error",
+                502: "Bad Gateway",
+                403: BLOCKED,
+            }.get(status) or HTTPStatus(status).phrase
+            if status == 400:
+                description = "Bad Request"
+        fault = _Fault(
+            "fail",
+            status=status,
+            retry_after=retry_after if status == 429 else None,
+            description=description,
+            body=body,
+        )
+        self._faults.setdefault(method.lower(), []).extend([fault] * times)
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection without answering the next ``times`` calls of ``method``."""
+        self._faults.setdefault(method.lower(), []).extend([_Fault("drop")] * times)
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Hold the next ``times`` calls of ``method`` for ``seconds`` before handling them."""
+        self._faults.setdefault(method.lower(), []).extend([_Fault("delay", seconds=seconds)] * times)
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        for key in (method.lower(), "*"):
+            queue = self._faults.get(key)
+            if queue:
+                return queue.pop(0)
+        return None
+
+    # ----------------------------------------------------------------- users and updates
+
+    def user(
+        self,
+        chat_id: int,
+        *,
+        language_code: str = "en",
+        username: str = "ana_test",
+        first_name: str = "Ana",
+    ) -> FakeUser:
+        """A user in a private chat with the bot (same object for the same chat_id)."""
+        if chat_id not in self._users:
+            self._users[chat_id] = FakeUser(self, chat_id, language_code, username, first_name)
+        return self._users[chat_id]
+
+    def add_chat(self, chat: dict[str, Any]) -> None:
+        """Make a chat known so the bot can send to it (``{"id": ..., "type": ...}``)."""
+        self.chats[int(chat["id"])] = dict(chat)
+
+    def block(self, chat_id: int) -> None:
+        """The user blocks the bot: sends to the chat get 403 Forbidden."""
+        self.blocked.add(chat_id)
+
+    def unblock(self, chat_id: int) -> None:
+        self.blocked.discard(chat_id)
+
+    def next_update_id(self) -> int:
+        """A fresh update_id."""
+        self._last_update_id += 1
+        return self._last_update_id
+
+    def new_message_id(self, chat_id: int) -> int:
+        """Allocate the next message id in a chat (shared by bot and user messages)."""
+        mid = self._next_message_id.get(chat_id, 1)
+        self._next_message_id[chat_id] = mid + 1
+        return mid
+
+    def _user_dict(self, chat_id: int) -> dict[str, Any]:
+        if chat_id in self._users:
+            return self._users[chat_id].as_dict()
+        return {"id": abs(chat_id), "is_bot": False, "first_name": "Test", "language_code": "en"}
+
+    def make_message_update(
+        self,
+        chat_id: int,
+        text: str | None = None,
+        *,
+        user: dict[str, Any] | None = None,
+        chat: dict[str, Any] | None = None,
+        kind: str = "message",
+        message_id: int | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """An update carrying a message (``kind`` may be edited_message, channel_post...).
+
+        A text starting with "/" gets a bot_command entity; ``fields`` are added to the
+        message (e.g. ``sticker={...}``, ``photo=[...]``).
+        """
+        if chat is None:
+            chat = self.chats.get(chat_id) or self._private_chat(chat_id, user)
+        self.chats.setdefault(int(chat["id"]), dict(chat))
+        if message_id is None:
+            message_id = self.new_message_id(chat_id)
+        self._user_messages.setdefault(chat_id, set()).add(message_id)
+        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()), "chat": chat}
+        if kind != "channel_post" and kind != "edited_channel_post":
+            message["from"] = user or self._user_dict(chat_id)
+        if text is not None:
+            message["text"] = text
+            if text.startswith("/"):
+                command = text.split(maxsplit=1)[0] if text.strip() else text
+                message["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": telegram_length(command)}
+                ]
+        if kind.startswith("edited_"):
+            message["edit_date"] = int(time.time())
+        message.update(fields)
+        return {"update_id": self.next_update_id(), kind: message}
+
+    def make_callback_update(
+        self,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        *,
+        user: dict[str, Any] | None = None,
+        callback_id: str | None = None,
+    ) -> dict[str, Any]:
+        """An update with a callback_query for a bot message; registers the query id."""
+        msg = self.store.get(chat_id, {}).get(message_id)
+        if msg is None or msg.deleted:
+            raise LookupError(f"chat {chat_id} has no bot message {message_id}")
+        callback_id = callback_id or str(next(self._callback_ids))
+        self.callbacks[callback_id] = CallbackRecord(callback_id, chat_id, message_id, data, time.monotonic())
+        query = {
+            "id": callback_id,
+            "from": user or self._user_dict(chat_id),
+            "message": self._message_dict(msg),
+            "chat_instance": f"{abs(chat_id) * 7919 % 10**12}",
+            "data": data,
+        }
+        return {"update_id": self.next_update_id(), "callback_query": query}
+
+    def queue_update(self, update: dict[str, Any]) -> int:
+        """Queue a raw update for getUpdates (adds update_id if missing); returns its id."""
+        update = dict(update)
+        if "update_id" not in update:
+            update["update_id"] = self.next_update_id()
+        uid = update["update_id"]
+        if isinstance(uid, int):
+            self._last_update_id = max(self._last_update_id, uid)
+        self._register_chats(update)
+        self._updates.append(update)
+        self._touch()
+        self._notify()
+        return uid
+
+    def _register_chats(self, update: dict[str, Any]) -> None:
+        for value in update.values():
+            if not isinstance(value, dict):
+                continue
+            message = value.get("message", value)
+            chat = message.get("chat") if isinstance(message, dict) else None
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                self.chats.setdefault(chat["id"], dict(chat))
+
+    def _private_chat(self, chat_id: int, user: dict[str, Any] | None) -> dict[str, Any]:
+        user = user or self._user_dict(chat_id)
+        chat = {"id": chat_id, "type": "private", "first_name": user.get("first_name", "Test")}
+        if user.get("username"):
+            chat["username"] = user["username"]
+        return chat
+
+    async def wait_idle(self, timeout: float = 5.0, quiet: float = 0.15) -> None:
+        """Wait until every queued update is confirmed and no request came for ``quiet`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            if not self._updates and self._inflight == 0 and now - self._last_activity >= quiet:
+                return
+            if now >= deadline:
+                raise TimeoutError(
+                    f"fake Telegram not idle after {timeout}s: {len(self._updates)} unconfirmed "
+                    f"update(s), {self._inflight} request(s) in flight"
+                )
+            await asyncio.sleep(0.02)
+
+    async def post_webhook(self, url: str, update: dict[str, Any], secret: str | None = None) -> int:
+        """POST an update to the bot's webhook like Telegram does; returns the HTTP status.
+
+        A method the bot returns in the webhook answer is executed like Telegram would.
+        """
+        update = dict(update)
+        update.setdefault("update_id", self.next_update_id())
+        self._register_chats(update)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with (
+            ClientSession(timeout=ClientTimeout(total=30)) as session,
+            session.post(url, json=update, headers=headers) as resp,
+        ):
+            status = resp.status
+            params: dict[str, Any] = {}
+            if status == 200 and resp.content_type == "multipart/form-data":
+                reader = MultipartReader(resp.headers, resp.content)
+                while isinstance(part := await reader.next(), BodyPartReader):
+                    name = part.name or ""
+                    if part.filename:
+                        ctype = part.headers.get("Content-Type", "application/octet-stream")
+                        params[name] = UploadedFile(name, part.filename, ctype, await part.read())
+                    else:
+                        params[name] = await part.text()
+            elif status == 200 and resp.content_type == "application/json":
+                body = await resp.json()
+                if isinstance(body, dict):
+                    params = body
+        self.delivered_webhooks.append((url, update, status))
+        method = params.pop("method", None)
+        if isinstance(method, str):
+            call = Call(
+                self._canonical_names.get(method.lower(), method),
+                _normalise(params),
+                time.monotonic(),
+                None,
+                via="webhook-reply",
+            )
+            call.chat_id = call.params.get("chat_id")
+            self.requests.append(call)
+            await self._run(call)
+            self._touch()
+        return status
+
+    # ----------------------------------------------------------------- HTTP plumbing
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _touch(self) -> None:
+        self._last_activity = time.monotonic()
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+
+    async def _read_params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                body = await request.json()
+                if not isinstance(body, dict):
+                    raise ValueError("JSON body is not an object")
+                params.update(body)
+            else:
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, web.FileField):
+                        params[key] = UploadedFile(key, value.filename, value.content_type, value.file.read())
+                    else:
+                        params[key] = value
+        return _normalise(params)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        token = request.match_info["token"]
+        raw = request.match_info["method"]
+        method = self._canonical_names.get(raw.lower(), raw)
+        polling = method == "getUpdates"
+        if not polling:
+            self._inflight += 1
+            self._touch()
+        try:
+            try:
+                params = await self._read_params(request)
+            except (ValueError, web.HTTPException):
+                params = {}
+                bad_body = True
+            else:
+                bad_body = False
+            chat_id = params.get("chat_id")
+            call = Call(method, params, time.monotonic(), chat_id)
+            self.requests.append(call)
+            if not _TOKEN.match(token):
+                return self._error(call, ApiError(401, "Unauthorized"))
+            self.bot_id = int(token.split(":", 1)[0])
+            if bad_body:
+                return self._error(call, ApiError(400, "Bad Request: can't parse request body"))
+            fault = self._take_fault(method)
+            if fault is not None:
+                call.fault = fault.kind
+                if fault.kind == "delay":
+                    await asyncio.sleep(fault.seconds)
+                elif fault.kind == "drop":
+                    call.status, call.description = 0, "connection dropped"
+                    if request.transport is not None:
+                        request.transport.abort()
+                    raise asyncio.CancelledError
+                else:
+                    return self._fault_response(call, fault)
+            call.alive = lambda: request.transport is not None and not request.transport.is_closing()
+            status, body = await self._run(call)
+            return web.json_response(body, status=status)
+        finally:
+            if not polling:
+                self._inflight -= 1
+                self._touch()
+
+    def _error(self, call: Call, error: ApiError) -> web.Response:
+        _, body = self._record_error(call, error)
+        return web.json_response(body, status=error.status)
+
+    def _fault_response(self, call: Call, fault: _Fault) -> web.Response:
+        call.status, call.description = fault.status, fault.description
+        if fault.body is not None:
+            return web.Response(text=fault.body, status=fault.status, content_type="text/html")
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": fault.status,
+            "description": fault.description,
+        }
+        if fault.retry_after is not None:
+            body["parameters"] = {"retry_after": fault.retry_after}
+        return web.json_response(body, status=fault.status)
+
+    def _record_error(self, call: Call, error: ApiError) -> tuple[int, dict[str, Any]]:
+        call.status, call.description = error.status, error.description
+        target = self.expected_errors if error.expected else self.violations
+        target.append((call.method, error.description))
+        body = {"ok": False, "error_code": error.status, "description": error.description}
+        return error.status, body
+
+    async def _run(self, call: Call) -> tuple[int, dict[str, Any]]:
+        handler = self._methods.get(call.method)
+        try:
+            if handler is None:
+                raise ApiError(404, METHOD_NOT_FOUND)
+            result = handler(call)
+            if asyncio.iscoroutine(result):
+                result = await result
+        except ApiError as error:
+            return self._record_error(call, error)
+        call.result = result
+        return 200, {"ok": True, "result": result}
+
+    # ----------------------------------------------------------------- validation helpers
+
+    def _chat(self, params: dict[str, Any]) -> int:
+        """The chat_id of a send, refusing unknown and blocked chats."""
+        chat_id = params.get("chat_id")
+        if chat_id is None or chat_id == "":
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        if isinstance(chat_id, str):
+            found = [cid for cid, c in self.chats.items() if f"@{c.get('username', '')}" == chat_id]
+            if not found:
+                raise ApiError(400, CHAT_NOT_FOUND, expected=True)
+            chat_id = found[0]
+        if chat_id in self.blocked:
+            raise ApiError(403, BLOCKED, expected=True)
+        if chat_id not in self.chats:
+            raise ApiError(400, CHAT_NOT_FOUND, expected=True)
+        return int(chat_id)
+
+    def _render(
+        self, text: Any, parse_mode: str | None, entities: Any, limit: int, *, caption: bool
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Check text like Telegram and return (plain, entities)."""
+        text = "" if text is None else str(text)
+        if parse_mode and parse_mode.lower() == "html":
+            problems = validate_html(text)
+            if problems:
+                p = problems[0]
+                raise ApiError(
+                    400,
+                    f"Bad Request: can't parse entities: {p.message} "
+                    f"at byte offset {_byte_offset(text, p.offset)}",
+                )
+            plain, ents = html_to_entities(text)
+        else:
+            plain, ents = text, entities if isinstance(entities, list) else []
+        if not caption and not plain.strip():
+            raise ApiError(400, TEXT_EMPTY)
+        if telegram_length(plain) > limit:
+            raise ApiError(400, CAPTION_TOO_LONG if caption else TOO_LONG)
+        return plain, ents
+
+    def _markup(self, method: str, markup: Any) -> dict[str, Any] | None:
+        """Check reply_markup like Telegram; returns it decoded."""
+        if markup is None:
+            return None
+        if not isinstance(markup, dict):
+            raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        if "inline_keyboard" not in markup:
+            return markup
+        rows = markup["inline_keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+            raise ApiError(
+                400,
+                'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup '
+                "should be an Array of Arrays",
+            )
+        for row in rows:
+            for button in row:
+                if not isinstance(button, dict):
+                    raise ApiError(400, "Bad Request: can't parse inline keyboard button")
+                label = button.get("text")
+                if not isinstance(label, str) or not label.strip():
+                    raise ApiError(400, BUTTON_TEXT_EMPTY)
+                if not any(button.get(k) is not None for k in _BUTTON_ACTIONS):
+                    raise ApiError(400, BUTTON_NO_ACTION)
+                if "callback_data" in button:
+                    data = button["callback_data"]
+                    if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_BYTES:
+                        raise ApiError(400, BUTTON_DATA_INVALID)
+                if "url" in button and (not isinstance(button["url"], str) or not button["url"].strip()):
+                    raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+                if len(label) > MAX_BUTTON_CHARS:
+                    self.warnings.append(
+                        (method, f"button label longer than {MAX_BUTTON_CHARS} chars: {label!r}")
+                    )
+        return markup
+
+    def _message_dict(self, msg: BotMessage) -> dict[str, Any]:
+        """The Message object Telegram returns for a bot message."""
+        out: dict[str, Any] = {
+            "message_id": msg.message_id,
+            "from": self.bot_user,
+            "chat": self.chats.get(msg.chat_id, {"id": msg.chat_id, "type": "private"}),
+            "date": msg.date,
+        }
+        if msg.edit_date is not None:
+            out["edit_date"] = msg.edit_date
+        if msg.file_id is not None:
+            doc = msg.document
+            out["document"] = {
+                "file_id": msg.file_id,
+                "file_unique_id": f"AgAD{msg.file_id}",
+                **(
+                    {"file_name": doc.filename, "mime_type": doc.content_type, "file_size": len(doc.data)}
+                    if doc is not None
+                    else {}
+                ),
+            }
+            if msg.plain:
+                out["caption"] = msg.plain
+                if msg.entities:
+                    out["caption_entities"] = msg.entities
+        else:
+            out["text"] = msg.plain
+            if msg.entities:
+                out["entities"] = msg.entities
+        if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
+            out["reply_markup"] = msg.reply_markup
+        return out
+
+    def _record_out(self, event: str, msg: BotMessage) -> None:
+        now = time.monotonic()
+        self._send_times.setdefault(msg.chat_id, []).append(now)
+        snapshot = dataclasses.replace(
+            msg, entities=list(msg.entities), reply_markup=json.loads(_canonical(msg.reply_markup))
+        )
+        self.outbox.setdefault(msg.chat_id, []).append(Outgoing(event, snapshot, now))
+        self._notify()
+
+    def _find_for_edit(self, params: dict[str, Any]) -> BotMessage:
+        if params.get("inline_message_id"):
+            raise ApiError(400, EDIT_NOT_FOUND, expected=True)
+        chat_id = self._chat(params)
+        message_id = params.get("message_id")
+        if not isinstance(message_id, int):
+            raise ApiError(400, "Bad Request: message identifier is not specified")
+        msg = self.store.get(chat_id, {}).get(message_id)
+        if (
+            msg is None
+            and message_id in self._user_messages.get(chat_id, set())
+            and (message_id not in self._deleted_user_messages.get(chat_id, set()))
+        ):
+            raise ApiError(400, "Bad Request: message can't be edited")
+        if msg is None or msg.deleted:
+            raise ApiError(400, EDIT_NOT_FOUND, expected=True)
+        return msg
+
+    # ----------------------------------------------------------------- Bot API methods
+
+    def _get_me(self, call: Call) -> dict[str, Any]:
+        return self.bot_user
+
+    async def _get_updates(self, call: Call) -> list[dict[str, Any]]:
+        p = call.params
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = p.get("offset")
+        limit = p.get("limit") if isinstance(p.get("limit"), int) else 100
+        limit = max(1, min(100, limit))
+        timeout = p.get("timeout") if isinstance(p.get("timeout"), int) else 0
+        if isinstance(p.get("allowed_updates"), list):
+            self._allowed_updates = p["allowed_updates"] or None
+        if isinstance(offset, int) and offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        elif isinstance(offset, int) and offset < 0:
+            self._updates = self._updates[offset:]
+        owner = object()
+        self._poll_owner = owner
+        self._notify()
+        deadline = time.monotonic() + max(0, timeout)
+        while True:
+            event = self._changed
+            self._drop_unwanted()
+            if self._poll_owner is not owner:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                    expected=not call.alive(),  # a poll abandoned by its client is no bug
+                )
+            batch = self._updates[:limit]
+            if batch or self._closing:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await self._wait(event, remaining)
+        if batch:
+            self._touch()
+        return [json.loads(json.dumps(u)) for u in batch]
+
+    def _drop_unwanted(self) -> None:
+        allowed = set(self._allowed_updates) if self._allowed_updates else DEFAULT_UPDATE_TYPES
+        keep = []
+        for update in self._updates:
+            kind = _update_type(update)
+            if kind in KNOWN_UPDATE_TYPES and kind not in allowed:
+                self.filtered_updates.append(update)
+            else:
+                keep.append(update)
+        self._updates = keep
+
+    def _delete_webhook(self, call: Call) -> bool:
+        if call.params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook = None
+        return True
+
+    def _set_webhook(self, call: Call) -> bool:
+        p = call.params
+        url = p.get("url") or ""
+        if not url:
+            self.webhook = None
+            return True
+        if not str(url).startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = p.get("secret_token")
+        if secret is not None and not _SECRET.match(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if p.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook = {
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": p.get("allowed_updates"),
+            "max_connections": p.get("max_connections", 40),
+        }
+        return True
+
+    def _get_webhook_info(self, call: Call) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "url": self.webhook["url"] if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook:
+            info["max_connections"] = self.webhook["max_connections"]
+            if self.webhook["allowed_updates"]:
+                info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
+
+    @staticmethod
+    def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
+        scope = params.get("scope")
+        if not isinstance(scope, dict):
+            scope = {"type": "default"}
+        return _canonical(scope), str(params.get("language_code") or "")
+
+    def _set_my_commands(self, call: Call) -> bool:
+        commands = call.params.get("commands")
+        if not isinstance(commands, list):
+            raise ApiError(400, 'Bad Request: parameter "commands" is required')
+        if len(commands) > 100:
+            raise ApiError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
+        for cmd in commands:
+            if not isinstance(cmd, dict) or not _COMMAND.match(str(cmd.get("command", ""))):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(cmd.get("description", "")).strip()) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.my_commands[self._commands_key(call.params)] = [
+            {"command": c["command"], "description": c["description"]} for c in commands
+        ]
+        return True
+
+    def _get_my_commands(self, call: Call) -> list[dict[str, Any]]:
+        return list(self.my_commands.get(self._commands_key(call.params), []))
+
+    def _delete_my_commands(self, call: Call) -> bool:
+        self.my_commands.pop(self._commands_key(call.params), None)
+        return True
+
+    def _send_message(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        chat_id = self._chat(p)
+        call.chat_id = chat_id
+        plain, entities = self._render(
+            p.get("text"), p.get("parse_mode"), p.get("entities"), MAX_MESSAGE_CHARS, caption=False
+        )
+        markup = self._markup(call.method, p.get("reply_markup"))
+        msg = BotMessage(
+            chat_id=chat_id,
+            message_id=self.new_message_id(chat_id),
+            text=p.get("text"),
+            parse_mode=p.get("parse_mode"),
+            plain=plain,
+            entities=entities,
+            reply_markup=markup,
+            date=int(time.time()),
+        )
+        self.store.setdefault(chat_id, {})[msg.message_id] = msg
+        self._record_out("send", msg)
+        return self._message_dict(msg)
+
+    def _edit_message_text(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        msg = self._find_for_edit(p)
+        plain, entities = self._render(
+            p.get("text"), p.get("parse_mode"), p.get("entities"), MAX_MESSAGE_CHARS, caption=False
+        )
+        markup = self._markup(call.method, p.get("reply_markup"))
+        if msg.file_id is not None:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
+        if (
+            plain == msg.plain
+            and _canonical(entities) == _canonical(msg.entities)
+            and _canonical(markup) == _canonical(msg.reply_markup)
+        ):
+            raise ApiError(400, NOT_MODIFIED, expected=True)
+        msg.text, msg.parse_mode, msg.plain, msg.entities = (
+            p.get("text"),
+            p.get("parse_mode"),
+            plain,
+            entities,
+        )
+        msg.reply_markup = markup
+        msg.edits += 1
+        msg.edit_date = int(time.time())
+        self._record_out("edit", msg)
+        return self._message_dict(msg)
+
+    def _edit_message_reply_markup(self, call: Call) -> dict[str, Any]:
+        msg = self._find_for_edit(call.params)
+        markup = self._markup(call.method, call.params.get("reply_markup"))
+        if _canonical(markup) == _canonical(msg.reply_markup):
+            raise ApiError(400, NOT_MODIFIED, expected=True)
+        msg.reply_markup = markup
+        msg.edits += 1
+        msg.edit_date = int(time.time())
+        self._record_out("edit_markup", msg)
+        return self._message_dict(msg)
+
+    def _delete_message(self, call: Call) -> bool:
+        chat_id = self._chat(call.params)
+        message_id = call.params.get("message_id")
+        if not isinstance(message_id, int):
+            raise ApiError(400, "Bad Request: message identifier is not specified")
+        msg = self.store.get(chat_id, {}).get(message_id)
+        if msg is not None and not msg.deleted:
+            msg.deleted = True
+            return True
+        deleted_user = self._deleted_user_messages.setdefault(chat_id, set())
+        if message_id in self._user_messages.get(chat_id, set()) and message_id not in deleted_user:
+            deleted_user.add(message_id)
+            return True
+        raise ApiError(400, DELETE_NOT_FOUND, expected=True)
+
+    def _answer_callback_query(self, call: Call) -> bool:
+        p = call.params
+        text = p.get("text")
+        if isinstance(text, str) and len(text) > MAX_CALLBACK_ANSWER_CHARS:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        record = self.callbacks.get(str(p.get("callback_query_id", "")))
+        if record is None or record.answered or time.monotonic() - record.created > self.callback_ttl:
+            raise ApiError(400, TOO_OLD, expected=True)
+        call.chat_id = record.chat_id
+        record.answered = True
+        record.answer = {k: v for k, v in p.items() if k != "callback_query_id"}
+        return True
+
+    def _send_chat_action(self, call: Call) -> bool:
+        self._chat(call.params)
+        if call.params.get("action") not in _CHAT_ACTIONS:
+            raise ApiError(400, "Bad Request: wrong parameter action in request")
+        return True
+
+    def _send_document(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        chat_id = self._chat(p)
+        call.chat_id = chat_id
+        document = p.get("document")
+        file_id: str
+        upload: UploadedFile | None
+        if isinstance(document, UploadedFile):
+            if not document.data:
+                raise ApiError(400, "Bad Request: file must be non-empty")
+            guessed = mimetypes.guess_type(document.filename)[0]
+            upload = dataclasses.replace(document, content_type=guessed or document.content_type)
+            file_id = f"BQACAgIAAx{next(self._file_ids):06d}"
+            self._files[file_id] = upload
+        elif isinstance(document, str) and document in self._files:
+            file_id, upload = document, self._files[document]
+        elif isinstance(document, str) and document.startswith(("http://", "https://")):
+            file_id, upload = f"BQACAgIAAx{next(self._file_ids):06d}", None
+        else:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        caption = p.get("caption")
+        plain, entities = self._render(
+            caption, p.get("parse_mode"), p.get("caption_entities"), MAX_CAPTION_CHARS, caption=True
+        )
+        markup = self._markup(call.method, p.get("reply_markup"))
+        msg = BotMessage(
+            chat_id=chat_id,
+            message_id=self.new_message_id(chat_id),
+            text=caption,
+            parse_mode=p.get("parse_mode"),
+            plain=plain,
+            entities=entities,
+            reply_markup=markup,
+            date=int(time.time()),
+            document=upload,
+            file_id=file_id,
+        )
+        self.store.setdefault(chat_id, {})[msg.message_id] = msg
+        self._record_out("document", msg)
+        return self._message_dict(msg)
+
+
+class FakeUser:
+    """A Telegram user chatting privately with the bot; ``chat_id`` is also the user id."""
+
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        chat_id: int,
+        language_code: str,
+        username: str,
+        first_name: str,
+    ) -> None:
+        self.fake = fake
+        self.chat_id = chat_id
+        self.language_code = language_code
+        self.username = username
+        self.first_name = first_name
+        self._cursor = len(fake.outbox.get(chat_id, []))
+        fake.chats[chat_id] = fake._private_chat(chat_id, self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The User object Telegram puts in ``from``."""
+        return {
+            "id": self.chat_id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "username": self.username,
+            "language_code": self.language_code,
+        }
+
+    def send_text(self, text: str) -> int:
+        """Queue a text message from this user; returns its message_id."""
+        update = self.fake.make_message_update(self.chat_id, text, user=self.as_dict())
+        self.fake.queue_update(update)
+        return int(update["message"]["message_id"])
+
+    def _keyboard_message(self) -> BotMessage:
+        for msg in reversed(self.fake.messages(self.chat_id)):
+            if msg.keyboard:
+                return msg
+        raise LookupError(f"chat {self.chat_id}: no bot message with an inline keyboard")
+
+    def press(self, label_or_data: str) -> str:
+        """Press a button (exact label or callback_data) on the newest keyboard; returns id."""
+        return self.press_on(self._keyboard_message().message_id, label_or_data)
+
+    def press_on(self, message_id: int, label_or_data: str) -> str:
+        """Press a button on a given bot message; returns the callback query id."""
+        msg = self.fake.store.get(self.chat_id, {}).get(message_id)
+        if msg is None or msg.deleted:
+            raise LookupError(f"chat {self.chat_id}: no bot message {message_id}")
+        buttons = [b for row in msg.keyboard for b in row]
+        button = next((b for b in buttons if b.get("text") == label_or_data), None) or next(
+            (b for b in buttons if b.get("callback_data") == label_or_data), None
+        )
+        if button is None or "callback_data" not in button:
+            raise LookupError(
+                f"message {message_id} has no callback button {label_or_data!r}; "
+                f"buttons: {[(b.get('text'), b.get('callback_data')) for b in buttons]}"
+            )
+        update = self.fake.make_callback_update(
+            self.chat_id, message_id, button["callback_data"], user=self.as_dict()
+        )
+        self.fake.queue_update(update)
+        return str(update["callback_query"]["id"])
+
+    def last_message(self) -> BotMessage | None:
+        """The newest bot message in the chat (current text, not deleted)."""
+        msgs = self.fake.messages(self.chat_id)
+        return msgs[-1] if msgs else None
+
+    def messages(self) -> list[BotMessage]:
+        """Bot messages in the chat, oldest first, excluding deleted ones."""
+        return self.fake.messages(self.chat_id)
+
+    def buttons(self) -> list[str]:
+        """Labels of the newest inline keyboard (empty if none)."""
+        try:
+            return self._keyboard_message().buttons
+        except LookupError:
+            return []
+
+    def answers(self) -> list[dict[str, Any]]:
+        """The bot's answerCallbackQuery parameters for this user's presses."""
+        return [
+            c.answer
+            for c in self.fake.callbacks.values()
+            if c.chat_id == self.chat_id and c.answer is not None
+        ]
+
+    def block(self) -> None:
+        """Block the bot: its sends to this chat get 403 Forbidden."""
+        self.fake.block(self.chat_id)
+
+    async def wait_reply(self, count: int = 1, timeout: float = 5.0) -> list[Outgoing]:
+        """Wait for ``count`` new bot sends/edits in this chat since the last wait."""
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.fake._changed
+            out = self.fake.outbox.get(self.chat_id, [])
+            if len(out) - self._cursor >= count:
+                new = out[self._cursor :]
+                self._cursor = len(out)
+                return new
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                got = [o.plain[:60] for o in out[self._cursor :]]
+                raise AssertionError(
+                    f"chat {self.chat_id}: waited {timeout}s for {count} bot message(s), "
+                    f"got {len(got)}: {got}; violations: {self.fake.violations}"
+                )
+            await self.fake._wait(event, remaining)

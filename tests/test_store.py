@@ -1,0 +1,168 @@
+"""The anonymous session store on a real SQLite file (and PostgreSQL when DATABASE_URL_PG is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.keys import SessionKeyer, load_secret
+from bot.stats import format_stats
+from bot.store import SessionStore
+
+PG_URL = os.environ.get("DATABASE_URL_PG", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "postgresql":
+        if not PG_URL:
+            pytest.skip("PostgreSQL not available: set DATABASE_URL_PG (.ci/run does)")
+        url = PG_URL
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'kyr.db'}"
+    s = SessionStore(url)
+    await s.open()
+    if request.param == "postgresql":
+        async with s.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM sessions"))
+            await conn.execute(text("DELETE FROM daily_counts"))
+    yield s
+    await s.close()
+
+
+async def test_save_load_and_revisions(store: SessionStore) -> None:
+    assert await store.load("k1") == (None, 0)
+    assert await store.save("k1", {"lang": "es", "node": "start"}, 0)
+    data, rev = await store.load("k1")
+    assert data == {"lang": "es", "node": "start"} and rev == 1
+    assert await store.save("k1", {"lang": "es", "node": "tc-start"}, 1)
+    assert not await store.save("k1", {"lang": "en", "node": "lost"}, 1)  # stale revision
+    assert not await store.save("k1", {"lang": "en", "node": "lost"}, 0)  # already exists
+    data, rev = await store.load("k1")
+    assert data == {"lang": "es", "node": "tc-start"} and rev == 2
+
+
+async def test_delete(store: SessionStore) -> None:
+    await store.save("k1", {"lang": "en", "node": "start"}, 0)
+    assert await store.delete("k1")
+    assert not await store.delete("k1")
+    assert await store.load("k1") == (None, 0)
+
+
+async def test_concurrent_saves_of_one_session_never_overwrite(store: SessionStore) -> None:
+    await store.save("k", {"lang": "en", "node": "n0"}, 0)
+
+    async def bump() -> bool:
+        _data, rev = await store.load("k")
+        await asyncio.sleep(0)
+        return await store.save("k", {"lang": "en", "node": "next"}, rev)
+
+    results = await asyncio.gather(*(bump() for _ in range(10)))
+    _, rev = await store.load("k")
+    assert rev == 1 + sum(results)  # every success is one revision; losers were told so
+    assert sum(results) >= 1
+
+
+async def test_purge_expires_old_sessions_and_counts_where_they_stopped(tmp_path: Path) -> None:
+    day = [date(2026, 1, 1)]
+    store = SessionStore(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}", today=lambda: day[0])
+    await store.open()
+    await store.save("old", {"lang": "es", "node": "tc-fear"}, 0)
+    day[0] += timedelta(days=20)
+    await store.save("new", {"lang": "en", "node": "start"}, 0)
+    day[0] += timedelta(days=15)
+    assert await store.purge(30) == 1
+    assert await store.load("old") == (None, 0)
+    assert (await store.load("new"))[0] is not None
+    rows = await store.stats()
+    assert (day[0], "es", "tc-fear", "stop", 1) in rows
+    await store.close()
+
+
+async def test_counts_are_aggregated_and_small_numbers_hidden(store: SessionStore) -> None:
+    for _ in range(7):
+        store.count("es", "tc-start")
+    store.count("fr", "tc-start")
+    await store.flush_counts()
+    store.count("es", "tc-start")
+    await store.flush_counts()
+    rows = await store.stats(since=date.today() - timedelta(days=1))
+    assert (date.today(), "es", "tc-start", "view", 8) in rows
+    table = format_stats(rows)
+    assert "tc-start" in table and " 8 " in table + " " and "<5" in table
+    assert await store.stats(since=date.today() + timedelta(days=1)) == []
+
+
+async def test_sessions_survive_reopen(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    first = SessionStore(url)
+    await first.open()
+    await first.save("k", {"lang": "fr", "node": "ag-start"}, 0)
+    await first.close()
+    second = SessionStore(url)
+    await second.open()
+    assert (await second.load("k"))[0] == {"lang": "fr", "node": "ag-start"}
+    await second.close()
+
+
+async def test_wal_mode_on_sqlite(tmp_path: Path) -> None:
+    store = SessionStore(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    await store.open()
+    async with store.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+    await store.close()
+
+
+async def test_migration_keeps_existing_sessions(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    v1 = SessionStore(url)
+    await v1.open()
+    await v1.save("k", {"lang": "es", "node": "start"}, 0)
+    await v1.close()
+
+    async def add_column(conn) -> None:  # a future schema change: v1 -> v2
+        await conn.execute(text("ALTER TABLE sessions ADD COLUMN channel VARCHAR(8) DEFAULT 'tg'"))
+
+    v2 = SessionStore(url, migrations={1: add_column}, schema_version=2)
+    await v2.open()
+    assert await v2.schema() == 2
+    assert (await v2.load("k"))[0] == {"lang": "es", "node": "start"}
+    async with v2.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT channel FROM sessions"))).scalar() == "tg"
+    await v2.close()
+    older = SessionStore(url)  # code older than the database refuses to run
+    with pytest.raises(RuntimeError, match="newer than this code"):
+        await older.open()
+    await older.engine.dispose()
+
+
+async def test_unreadable_state_is_treated_as_new(store: SessionStore) -> None:
+    await store.save("k", {"lang": "en"}, 0)
+    async with store.engine.begin() as conn:
+        await conn.execute(text("UPDATE sessions SET state = 'not json' WHERE key = 'k'"))
+    data, rev = await store.load("k")
+    assert data is None and rev == 1
+
+
+def test_secret_is_generated_once_with_0600(tmp_path: Path) -> None:
+    secret = load_secret("", tmp_path / "data")
+    path = tmp_path / "data" / "session_secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_secret("", tmp_path / "data") == secret
+    assert load_secret("configured-secret-value", tmp_path / "other") == b"configured-secret-value"
+    assert not (tmp_path / "other").exists()
+
+
+def test_session_key_is_an_hmac_not_the_chat_id() -> None:
+    keyer = SessionKeyer(b"x" * 32)
+    key = keyer.key(123456789)
+    assert len(key) == 64 and "123456789" not in key
+    assert key == keyer.key(123456789) != SessionKeyer(b"y" * 32).key(123456789)
+    with pytest.raises(ValueError):
+        SessionKeyer(b"short")
