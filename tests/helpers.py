@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "fixtures" / "mini"
-CONTENT = ROOT / "content"
+CONTENT = Path(os.environ.get("KYR_TEST_CONTENT") or ROOT / "content")
 LOCALES = ROOT / "locales"
 
 

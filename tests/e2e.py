@@ -1,0 +1,63 @@
+"""Running the real bot (in process) against the fake Bot API server, for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from bot.runner import BotService
+from bot.settings import Settings
+from fake_telegram import FakeTelegram, FakeUser
+from helpers import CONTENT, LOCALES
+
+TOKEN = "123456:TEST-token"
+SECRET = "test-webhook-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bot_settings(fake: FakeTelegram, data: Path, **extra: str) -> Settings:
+    env = {
+        "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake.base_url, "DATA_DIR": str(data),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{data / 'kyr.db'}", "CONTENT_DIR": str(CONTENT),
+        "LOCALES_DIR": str(LOCALES), "CHAT_MIN_INTERVAL": "0",
+    }
+    env.update(extra)
+    return Settings.from_env(env)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, webhook: bool = False) -> AsyncIterator[BotService]:
+    """Run the bot until the block ends, then stop it the way SIGTERM does."""
+    service = await BotService.create(settings)
+    task = asyncio.create_task(service.run(webhook))
+    ready = asyncio.create_task(service.ready.wait())
+    done, _ = await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        ready.cancel()
+        task.result()
+    assert ready in done, "the bot did not become ready"
+    try:
+        yield service
+    finally:
+        service.request_stop()
+        await asyncio.wait_for(task, 15)
+
+
+def content_buttons(fake: FakeTelegram, user: FakeUser) -> list[tuple[str, str]]:
+    """(label, data) of the newest keyboard's buttons that open a step."""
+    message = user._keyboard_message()
+    return [(b["text"], b["callback_data"]) for row in message.keyboard for b in row
+            if b.get("callback_data", "").startswith("1:g:")]
+
+
+def button_data(user: FakeUser, data: str) -> bool:
+    """Whether the newest keyboard has a button with this callback data."""
+    return data in user._keyboard_message().callback_data

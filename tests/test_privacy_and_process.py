@@ -1,0 +1,97 @@
+"""Privacy by construction, and the real ``kyr-bot run`` process started and stopped by a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from e2e import TOKEN, bot_settings, content_buttons, running
+
+from fake_telegram import FakeTelegram
+from helpers import CONTENT, LOCALES, ROOT
+
+CHAT_ID = 987654321
+USERNAME = "maria_private_name"
+TYPED = "mi hermano esta detenido en Texas"
+
+
+async def test_nothing_identifying_is_stored_or_logged(fake_telegram: FakeTelegram, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    data = tmp_path / "data"
+    async with running(bot_settings(fake_telegram, data)) as service:
+        user = fake_telegram.user(CHAT_ID, language_code="es", username=USERNAME,
+                                  first_name="Maria Private")
+        user.send_text("/start")
+        await user.wait_reply()
+        user.press("1:g:tc-start")
+        await user.wait_reply()
+        user.press(content_buttons(fake_telegram, user)[0][1])
+        await user.wait_reply()
+        user.send_text(TYPED)
+        await user.wait_reply()
+        user.send_text("/lawyer")
+        await user.wait_reply(2)
+        await service.runtime.store.flush_counts()
+    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("kyr.db"))
+    assert raw, "the database file was not written"
+    for secret in (str(CHAT_ID), USERNAME, "Maria Private", TYPED, "detenido"):
+        assert secret.encode() not in raw, f"{secret!r} found in the database"
+        assert secret not in caplog.text, f"{secret!r} found in the logs"
+    assert "update type=callback_query status=ok" in caplog.text
+
+
+async def test_kyr_bot_run_process_serves_and_stops_on_sigterm(fake_telegram: FakeTelegram,
+                                                                tmp_path: Path) -> None:
+    env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake_telegram.base_url,
+           "DATA_DIR": str(tmp_path / "data"), "CONTENT_DIR": str(CONTENT),
+           "LOCALES_DIR": str(LOCALES), "CHAT_MIN_INTERVAL": "0", "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        user = fake_telegram.user(CHAT_ID, language_code="fr", username=USERNAME)
+        user.send_text("/start")
+        (reply,) = await user.wait_reply(timeout=20)
+        assert reply.buttons
+        user.send_text(TYPED)
+        await user.wait_reply(timeout=10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    log = (stdout + stderr).decode()
+    assert proc.returncode == 0, log
+    assert "update type=message status=ok" in log and "stopped" in log
+    for secret in (str(CHAT_ID), USERNAME, TYPED):
+        assert secret not in log
+    assert (tmp_path / "data" / "session_secret").exists()
+
+
+async def test_run_refuses_broken_content_with_a_clear_message(tmp_path: Path) -> None:
+    broken = tmp_path / "content"
+    (broken / "en").mkdir(parents=True)
+    (broken / "en" / "start.md").write_text("no front matter\n")
+    env = {**os.environ, "BOT_TOKEN": TOKEN, "CONTENT_DIR": str(broken),
+           "DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert "content has errors" in err.decode() and "start.md:1" in err.decode()
+
+
+async def test_run_without_token_explains_how_to_get_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert "@BotFather" in err.decode() and "kyr-bot chat" in err.decode()
