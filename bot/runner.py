@@ -31,6 +31,7 @@ from bot.conversation import Conversation, Runtime
 from bot.engine import Engine
 from bot.i18n import N_
 from bot.keys import SessionKeyer, load_secret
+from bot.problems import ContentError
 from bot.settings import Settings, SettingsError
 from bot.store import SessionStore
 from bot.tg_delivery import ChatPacer, RetryMiddleware, TolerantSession
@@ -126,6 +127,31 @@ class BotService:
                  engine.tree.version, (time.perf_counter() - started) * 1000)
         return cls(settings, runtime, bot, dispatcher, in_flight)
 
+    async def reload(self) -> bool:
+        """Load content and catalogs again; switch to them only if they have no errors."""
+        try:
+            engine = build_engine(self.settings.content_dir, self.settings.locales_dir)
+        except ContentError as exc:
+            errors = [p for p in exc.problems if p.is_error]
+            log.error("content reload refused, still serving version=%s errors=%d first=%s",
+                      self.runtime.engine.tree.version, len(errors), errors[0] if errors else "-")
+            return False
+        except Exception as exc:
+            log.error("content reload failed, still serving the old content error=%s",
+                      type(exc).__name__)
+            return False
+        old = self.runtime.engine.tree.version
+        self.runtime.engine = engine
+        log.info("content reloaded old_version=%s new_version=%s", old, engine.tree.version)
+        with contextlib.suppress(Exception):
+            await register_commands(self.bot, engine)
+        return True
+
+    def _on_sighup(self) -> None:
+        task = asyncio.create_task(self.reload())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def request_stop(self) -> None:
         """Ask the service to stop (what SIGINT/SIGTERM do)."""
         self.stop_event.set()
@@ -162,6 +188,8 @@ class BotService:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.request_stop)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         try:
             await self._startup()
             if webhook:
@@ -170,7 +198,7 @@ class BotService:
                 await self._serve_polling()
         finally:
             await self._shutdown()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(sig)
 

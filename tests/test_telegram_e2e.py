@@ -323,3 +323,50 @@ async def test_webhook_checks_the_secret(fake_telegram: FakeTelegram, data: Path
         assert title("fr", "start") in reply.plain
         assert await fake_telegram.post_webhook(url, {"update_id": "x", "message": 5}, SECRET) == 200
     assert_clean(fake_telegram)
+
+
+async def test_content_hot_reload_on_sighup(fake_telegram: FakeTelegram, data: Path, tmp_path: Path,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    import os
+    import signal
+
+    from helpers import MINI, copy_tree, edit
+
+    content = copy_tree(MINI, tmp_path / "content")
+    settings = bot_settings(fake_telegram, data, CONTENT_DIR=str(content))
+    async with running(settings) as service:
+        user = fake_telegram.user(4101)
+        user.send_text("/start")
+        await user.wait_reply()
+        user.press("1:g:fear")
+        await user.wait_reply()
+        user.press("1:g:fear-no")
+        await user.wait_reply()
+        version = service.runtime.engine.tree.version
+        for lang in ("en", "es"):  # the step the user is on disappears in a content update
+            f = content / lang / "topic.md"
+            text = f.read_text()
+            f.write_text(text[: text.index("## fear-no")] + text[text.index("## grounds"):])
+            edit(f, "-> [No](fear-no)\n", "")
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(50):
+            if service.runtime.engine.tree.version != version:
+                break
+            await asyncio.sleep(0.05)
+        assert service.runtime.engine.tree.version != version
+        user.press("1:b")
+        (reply,) = await user.wait_reply()
+        assert "updated" in reply.plain and "Welcome" in reply.plain
+        good = service.runtime.engine.tree.version
+        edit(content / "en" / "topic.md", "-> [Yes](fear-yes)", "-> [Yes](nowhere)")
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(50):
+            if "content reload refused" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        assert "content reload refused" in caplog.text and "nowhere" in caplog.text
+        assert service.runtime.engine.tree.version == good
+        user.press("1:g:fear")
+        (reply,) = await user.wait_reply()
+        assert "Are you afraid?" in reply.plain  # still serving the last good content
+    assert_clean(fake_telegram)
