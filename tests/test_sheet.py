@@ -1,0 +1,76 @@
+"""The lawyer sheet: rendered from facts, in every language, within Telegram's limits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.i18n import I18n
+from bot.sheet import LawyerSheet
+from bot.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
+from helpers import LOCALES
+
+I18N = I18n.load(LOCALES)
+SHEET = LawyerSheet(I18N)
+DAY = date(2026, 11, 23)
+ALL_FACTS = (("who", "relative"), ("detained", "yes"), ("motion", "aca"), ("country", "mexico"),
+             ("fear", "yes"), ("ground", "religion"), ("ground", "political-opinion"),
+             ("ground", "social-group"), ("arrival", "over-1-year"), ("hearing", "scheduled"))
+COMBOS = [
+    (),
+    ALL_FACTS,
+    (("motion", "dismiss"), ("country", "other"), ("fear", "no")),
+    (("motion", "unknown"), ("country", "unknown"), ("fear", "unsure"), ("arrival", "unknown")),
+    (("who", "self"), ("detained", "no"), ("country", "south-sudan"), ("ground", "race")),
+]
+MEXICO = {"en": "Mexico", "es": "México", "fr": "Mexique"}
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "fr"])
+@pytest.mark.parametrize("facts", COMBOS)
+def test_sheet_is_valid_telegram_html_within_limits(lang: str, facts: tuple) -> None:
+    text = SHEET.render(lang, facts, DAY)
+    assert validate_html(text) == []
+    assert telegram_length(visible_text(text)) <= MAX_MESSAGE_CHARS
+    assert "1-800-898-7180" in text and "https://www.justice.gov/eoir" in text
+    assert "\n\n\n" not in text  # no empty sections or stray blank lines
+    assert all(line == line.strip() for line in text.splitlines())
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "fr"])
+def test_sheet_shows_the_facts_chosen(lang: str) -> None:
+    _ = I18N.translator(lang)
+    text = visible_text(SHEET.render(lang, ALL_FACTS, DAY))
+    assert MEXICO[lang] in text
+    for msgid in ("religion", "political opinion", "membership in a particular social group",
+                  "The person is detained.",
+                  "Can an exception to the one-year asylum deadline apply to me?"):
+        assert _(msgid) in text
+    assert _("race") not in text.split(_("Questions to ask"))[0].split(":")[-1]
+    empty = visible_text(SHEET.render(lang, (), DAY))
+    assert _("No answers were chosen yet: go through the guide to fill in this summary.") in empty
+    assert _("Is there a government motion in my case? Which one?") in empty
+    assert _("The person is detained.") not in empty
+
+
+def test_sheet_is_translated_and_dated_in_the_readers_language() -> None:
+    es = SHEET.render("es", ALL_FACTS, DAY)
+    fr = SHEET.render("fr", ALL_FACTS, DAY)
+    en = SHEET.render("en", ALL_FACTS, DAY)
+    assert "23 de noviembre de 2026" in es and "23 novembre 2026" in fr and "November 23, 2026" in en
+    assert es != en != fr
+    assert I18N.gettext("es", "Summary for a lawyer") != "Summary for a lawyer"
+    assert I18N.gettext("es", "Summary for a lawyer") in es
+
+
+def test_document_puts_the_language_and_english_side_by_side() -> None:
+    name, content, caption = SHEET.document("fr", ALL_FACTS, DAY)
+    html = content.decode()
+    assert name == "lawyer-summary-fr.html"
+    assert '<section class="column" lang="fr">' in html and '<section class="column" lang="en">' in html
+    assert "Mexique" in html and "Mexico" in html
+    assert caption == I18N.gettext("fr", "For your lawyer: you can forward or print this file. It "
+                                         "holds no name.")
+    _name, english_only, _caption = SHEET.document("en", ALL_FACTS, DAY)
+    assert english_only.decode().count('<section class="column"') == 1
