@@ -117,6 +117,9 @@ class BotService:
         store = SessionStore(settings.database_url)
         await store.open()
         keyer = SessionKeyer(load_secret(settings.session_secret, settings.data_dir))
+        if not settings.session_secret and not settings.database_url.startswith("sqlite"):
+            log.warning("SESSION_SECRET is not set: every replica must share the same secret, "
+                        "or a user's session will not be found on another replica")
         runtime = Runtime(engine=engine, store=store, keyer=keyer,
                           pacer=ChatPacer(settings.chat_interval))
         in_flight = InFlight()

@@ -4,7 +4,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from e2e import ON_PG, clear_pg
 from fake_telegram import FakeTelegram
+
+
+@pytest.fixture(autouse=True)
+async def _clean_postgres() -> None:
+    """On the PostgreSQL pass, every test starts with empty tables."""
+    if ON_PG:
+        await clear_pg()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,9 @@ from fake_telegram import FakeTelegram, FakeUser
 from helpers import CONTENT, LOCALES
 
 TOKEN = "123456:TEST-token"
+# The end-to-end tests run on SQLite, and again on PostgreSQL when .ci/run sets these.
+PG_URL = os.environ.get("DATABASE_URL_PG", "")
+ON_PG = os.environ.get("KYR_TEST_BACKEND") == "postgresql" and bool(PG_URL)
 SECRET = "test-webhook-secret"
 
 
@@ -26,7 +30,8 @@ def free_port() -> int:
 def bot_settings(fake: FakeTelegram, data: Path, **extra: str) -> Settings:
     env = {
         "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake.base_url, "DATA_DIR": str(data),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{data / 'kyr.db'}", "CONTENT_DIR": str(CONTENT),
+        "DATABASE_URL": PG_URL if ON_PG else f"sqlite+aiosqlite:///{data / 'kyr.db'}",
+        "CONTENT_DIR": str(CONTENT),
         "LOCALES_DIR": str(LOCALES), "CHAT_MIN_INTERVAL": "0",
     }
     env.update(extra)
@@ -49,6 +54,20 @@ async def running(settings: Settings, webhook: bool = False) -> AsyncIterator[Bo
     finally:
         service.request_stop()
         await asyncio.wait_for(task, 15)
+
+
+async def clear_pg() -> None:
+    """Empty the PostgreSQL tables so each test starts from nothing."""
+    from sqlalchemy import text
+
+    from bot.store import SessionStore
+
+    store = SessionStore(PG_URL)
+    await store.open()
+    async with store.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM sessions"))
+        await conn.execute(text("DELETE FROM daily_counts"))
+    await store.close()
 
 
 def content_buttons(fake: FakeTelegram, user: FakeUser) -> list[tuple[str, str]]:

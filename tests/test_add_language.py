@@ -6,14 +6,13 @@ import re
 import shutil
 from pathlib import Path
 
-from e2e import bot_settings, running
-from test_cli import kyr
-
 from bot import actions as a
 from bot.app import build_engine
 from bot.checks import check_content
+from e2e import bot_settings, running
 from fake_telegram import FakeTelegram
 from helpers import LOCALES, MINI, copy_tree
+from test_cli import kyr
 
 
 def add_portuguese(tmp_path: Path) -> tuple[Path, Path]:

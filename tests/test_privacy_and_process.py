@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e import TOKEN, bot_settings, content_buttons, running
+from sqlalchemy import text
 
+from e2e import ON_PG, TOKEN, bot_settings, content_buttons, running
 from fake_telegram import FakeTelegram
 from helpers import CONTENT, LOCALES, ROOT
 
@@ -38,8 +39,14 @@ async def test_nothing_identifying_is_stored_or_logged(fake_telegram: FakeTelegr
         user.send_text("/lawyer")
         await user.wait_reply(2)
         await service.runtime.store.flush_counts()
-    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("kyr.db"))
-    assert raw, "the database file was not written"
+        if ON_PG:  # every row of every table, as text
+            async with service.runtime.store.engine.connect() as conn:
+                rows = [r for t in ("sessions", "daily_counts", "kyr_meta")
+                        for r in (await conn.execute(text(f"SELECT * FROM {t}"))).all()]
+            raw = repr(rows).encode()
+        else:  # the raw SQLite file and its write-ahead log, byte for byte
+            raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("kyr.db"))
+    assert b"tc-start" in raw, "the session was not written"
     for secret in (str(CHAT_ID), USERNAME, "Maria Private", TYPED, "detenido"):
         assert secret.encode() not in raw, f"{secret!r} found in the database"
         assert secret not in caplog.text, f"{secret!r} found in the logs"

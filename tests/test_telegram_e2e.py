@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from e2e import SECRET, bot_settings, button_data, content_buttons, free_port, running
 
 from bot.loader import load_tree
+from e2e import SECRET, bot_settings, button_data, content_buttons, free_port, running
 from fake_telegram import FakeTelegram
 from helpers import CONTENT
 

@@ -1,0 +1,73 @@
+"""Scale-out: two webhook replicas share one database; one user's updates alternate between them."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from bot.loader import load_tree
+from bot.telegram_html import visible_text
+from e2e import PG_URL, SECRET, bot_settings, content_buttons, free_port, running
+from fake_telegram import FakeTelegram
+from helpers import CONTENT
+
+TREE, _ = load_tree(CONTENT)
+
+
+async def test_two_webhook_replicas_keep_one_conversation_consistent(fake_telegram: FakeTelegram,
+                                                                     tmp_path: Path) -> None:
+    database = PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{port}/webhook" for port in ports]
+    async with AsyncExitStack() as stack:
+        replicas = [await stack.enter_async_context(running(bot_settings(
+            fake_telegram, tmp_path / f"data{i}", DATABASE_URL=database, WEBHOOK_PORT=str(port),
+            WEBHOOK_URL="https://bot.example.org/webhook", WEBHOOK_SECRET=SECRET,
+            SESSION_SECRET="one-secret-shared-by-all-replicas"), webhook=True))
+            for i, port in enumerate(ports)]
+        user = fake_telegram.user(6001, language_code="es")
+        update = fake_telegram.make_message_update(user.chat_id, "/start", user=user.as_dict())
+        assert await fake_telegram.post_webhook(urls[0], update, SECRET) == 200
+        await user.wait_reply()
+        path = ["start"]
+        for step in range(6):  # alternate replicas: B, A, B, ...
+            buttons = content_buttons(fake_telegram, user)
+            if not buttons:
+                break
+            data = buttons[0][1]
+            message = user.last_message()
+            assert message is not None
+            press = fake_telegram.make_callback_update(user.chat_id, message.message_id, data,
+                                                       user=user.as_dict())
+            assert await fake_telegram.post_webhook(urls[(step + 1) % 2], press, SECRET) == 200
+            (reply,) = await user.wait_reply()
+            path.append(data[4:])
+            assert visible_text(TREE.languages["es"].nodes[path[-1]].title) in reply.plain
+        # Back, on the other replica each time, walks the same trail in reverse.
+        for step, expected in enumerate(reversed(path[:-1])):
+            message = user.last_message()
+            assert message is not None
+            back = fake_telegram.make_callback_update(user.chat_id, message.message_id, "1:b",
+                                                      user=user.as_dict())
+            assert await fake_telegram.post_webhook(urls[step % 2], back, SECRET) == 200
+            (reply,) = await user.wait_reply()
+            assert visible_text(TREE.languages["es"].nodes[expected].title) in reply.plain
+        # Two presses at the same moment, one on each replica: both land, in some order.
+        key = replicas[0].runtime.keyer.key(user.chat_id)
+        assert key == replicas[1].runtime.keyer.key(user.chat_id)
+        _, rev_before = await replicas[0].runtime.store.load(key)
+        message = user.last_message()
+        assert message is not None
+        presses = [fake_telegram.make_callback_update(user.chat_id, message.message_id, data,
+                                                      user=user.as_dict())
+                   for data in ("1:g:tc-start", "1:g:ag-start")]
+        statuses = await asyncio.gather(*(fake_telegram.post_webhook(url, p, SECRET)
+                                          for url, p in zip(urls, presses, strict=True)))
+        assert statuses == [200, 200]
+        await user.wait_reply(2)
+        state, rev_after = await replicas[1].runtime.store.load(key)
+        assert rev_after == rev_before + 2
+        assert state is not None and state["node"] in ("tc-start", "ag-start")
+        assert state["trail"][-1][0] in ("start", "tc-start", "ag-start")
+    assert fake_telegram.violations == []
