@@ -1,0 +1,17 @@
+# Example image: docker build -t kyr-bot . && docker run --env-file .env -v kyr-data:/data kyr-bot
+# For several replicas, run it in webhook mode against PostgreSQL (see README, "Deploying").
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/data \
+    CONTENT_DIR=/app/content LOCALES_DIR=/app/locales
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+RUN pip install --no-cache-dir ".[postgres]"
+COPY content ./content
+COPY locales ./locales
+RUN useradd --system --home /data kyr && mkdir -p /data && chown kyr /data
+USER kyr
+VOLUME ["/data"]
+EXPOSE 8080
+# Refuse to start on broken content, then serve; SIGHUP reloads content, SIGTERM stops cleanly.
+CMD ["sh", "-c", "kyr-bot check && exec kyr-bot run"]
