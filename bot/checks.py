@@ -50,6 +50,11 @@ def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]
     for problem in validate_html(node.html):
         line = node.line_at(problem.offset)
         found.append(Problem(path, line, f"in '{node.id}': {problem.message}"))
+    ends = [start for start, _line in node.line_map[1:]] + [len(node.html)]
+    for (start, line), end in zip(node.line_map, ends, strict=True):
+        if "**" in node.html[start:end]:
+            found.append(Problem(path, line, "'**' is not closed on this line, so it would show as "
+                                 "stars", "bold must start and end on the same line"))
     if not node.choices and not node.end:
         found.append(Problem(path, node.line, f"step '{node.id}' is a dead end: it has no choices",
                              "add '-> [text](step-id)' choices, or 'end: yes' if a path ends here"))

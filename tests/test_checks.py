@@ -178,6 +178,12 @@ def test_html_error_on_a_later_line_of_a_paragraph(tree: Path) -> None:
     assert_reported(tree, f, line_of(f, "third & last"), "a bare '&'")
 
 
+def test_bold_split_across_lines(tree: Path) -> None:
+    f = tree / "en/topic.md"
+    edit(f, "You can tell the judge you are *afraid*.", "You can **tell the\njudge** you are afraid.")
+    assert_reported(tree, f, line_of(f, "You can **tell"), "'**' is not closed on this line")
+
+
 def test_escaped_entities_and_link_ampersands_are_fine(tree: Path) -> None:
     f = tree / "en/topic.md"
     edit(f, "Tell the judge why.", "Ages &lt; 18 &amp; more, see [x](https://a.org/?a=1&b=2).")
