@@ -51,7 +51,7 @@ def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]
         line = node.line_at(problem.offset)
         found.append(Problem(path, line, f"in '{node.id}': {problem.message}"))
     ends = [start for start, _line in node.line_map[1:]] + [len(node.html)]
-    for (start, line), end in zip(node.line_map, ends, strict=True):
+    for (start, line), end in zip(node.line_map, ends, strict=False):
         if "**" in node.html[start:end]:
             found.append(Problem(path, line, "'**' is not closed on this line, so it would show as "
                                  "stars", "bold must start and end on the same line"))
