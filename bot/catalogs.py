@@ -41,9 +41,8 @@ def fill_source(locales: Path, source: str = "en") -> None:
     with po.open("rb") as fh:
         catalog = read_po(fh)
     for message in catalog:
-        if message.id and not message.string:
-            message.string = message.id
-        if message.id and message.fuzzy:
+        if message.id and (not message.string or message.fuzzy):
+            message.string = message.id  # a fuzzy match would keep the old English wording
             message.flags.discard("fuzzy")
     with po.open("wb") as fh:
         write_po(fh, catalog, sort_by_file=True)
@@ -52,7 +51,8 @@ def fill_source(locales: Path, source: str = "en") -> None:
 def update(locales: Path, project_root: Path = PROJECT_ROOT) -> None:
     """Extract, then merge the template into every language's catalog."""
     pot = extract(locales, project_root)
-    _pybabel("update", "-i", str(pot), "-d", str(locales), "-D", DOMAIN, "--no-wrap")
+    _pybabel("update", "-i", str(pot), "-d", str(locales), "-D", DOMAIN, "--no-wrap",
+             "--ignore-obsolete")
     fill_source(locales)
 
 
