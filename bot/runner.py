@@ -66,8 +66,6 @@ def configure_logging(level: str) -> None:
     """One line per event; aiogram's own per-update lines are not needed next to ours."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    # aiogram warns about unknown update types by dumping the whole update: never log that.
-    warnings.filterwarnings("ignore", message="Detected unknown update type")
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -112,6 +110,8 @@ class BotService:
     async def create(cls, settings: Settings) -> BotService:
         """Load content, open the store, build bot and dispatcher. Raises on bad settings or content."""
         started = time.perf_counter()
+        # aiogram warns about unknown update types by dumping the whole update: never log that.
+        warnings.filterwarnings("ignore", message="Detected unknown update type")
         bot = create_bot(settings)
         engine = build_engine(settings.content_dir, settings.locales_dir)
         store = SessionStore(settings.database_url)
