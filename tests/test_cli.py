@@ -65,3 +65,46 @@ def test_chat_refuses_broken_content(tmp_path: Path) -> None:
     result = kyr("chat", "--content", str(root))
     assert result.returncode == 1
     assert "kyr-bot check" in result.stderr and "gone" in result.stderr
+
+
+def test_purge_and_stats_commands(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import date, timedelta
+
+    from bot.store import SessionStore
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kyr.db'}"
+
+    async def fill() -> None:
+        old = SessionStore(url, today=lambda: date.today() - timedelta(days=40))
+        await old.open()
+        await old.save("old-session", {"lang": "es", "node": "tc-fear-yes"}, 0)
+        for _ in range(6):
+            old.count("es", "tc-start")
+        await old.close()
+        new = SessionStore(url)
+        await new.open()
+        await new.save("new-session", {"lang": "fr", "node": "start"}, 0)
+        new.count("fr", "start")
+        await new.close()
+
+    asyncio.run(fill())
+    env_db = {"DATABASE_URL": url, "SESSION_TTL_DAYS": "30"}
+    purge = kyr_env(env_db, "purge")
+    assert purge.returncode == 0 and "deleted 1 session(s)" in purge.stdout
+    stats = kyr_env(env_db, "stats")
+    assert stats.returncode == 0
+    assert "tc-start" in stats.stdout and " 6 " in stats.stdout
+    assert "tc-fear-yes" in stats.stdout  # where the expired session stopped
+    lines = {line.split()[2]: line for line in stats.stdout.splitlines()[2:] if line.count("-") >= 2}
+    assert "<5" in lines["start"]
+    since = kyr_env(env_db, "stats", "--since", (date.today() + timedelta(days=1)).isoformat())
+    assert "no counts yet" in since.stdout
+    bad = kyr_env(env_db, "stats", "--since", "yesterday")
+    assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def kyr_env(extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=60)

@@ -370,3 +370,18 @@ async def test_content_hot_reload_on_sighup(fake_telegram: FakeTelegram, data: P
         (reply,) = await user.wait_reply()
         assert "Are you afraid?" in reply.plain  # still serving the last good content
     assert_clean(fake_telegram)
+
+
+async def test_slow_api_and_oversized_text(fake_telegram: FakeTelegram, data: Path) -> None:
+    async with running(bot_settings(fake_telegram, data)):
+        user = fake_telegram.user(4201)
+        fake_telegram.delay_next("sendMessage", 1.5)
+        user.send_text("/start")
+        (reply,) = await user.wait_reply(timeout=8)
+        assert reply.event == "send"
+        user.send_text("lawyer " * 580)  # about 4,000 characters of typing
+        (reply,) = await user.wait_reply()
+        assert reply.plain and len(reply.plain) < 4096
+    sends = [c for c in fake_telegram.calls("sendMessage") if c.ok]
+    assert len(sends) == 2
+    assert_clean(fake_telegram)
