@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from bot.checks import check_content
 from bot.settings import Settings, SettingsError
+from bot.store import SessionStore
+
+T = TypeVar("T")
 
 
 def _content_args(parser: argparse.ArgumentParser) -> None:
@@ -62,8 +67,6 @@ def _print_content_error(exc: Exception) -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Telegram bot until SIGINT/SIGTERM."""
-    import asyncio
-
     from bot.problems import ContentError
     from bot.runner import configure_logging, serve
 
@@ -81,41 +84,32 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
-    """Delete sessions unused for SESSION_TTL_DAYS."""
-    import asyncio
+def _on_store(settings: Settings, job: Callable[[SessionStore], Awaitable[T]]) -> T:
+    """Open the store, run ``job`` on it, close it."""
 
-    from bot.store import SessionStore
-
-    async def purge() -> int:
+    async def run() -> T:
         store = SessionStore(settings.database_url)
         await store.open()
         try:
-            return await store.purge(settings.session_ttl_days)
+            return await job(store)
         finally:
             await store.close()
 
-    count = asyncio.run(purge())
+    return asyncio.run(run())
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete sessions unused for SESSION_TTL_DAYS."""
+    count = _on_store(settings, lambda store: store.purge(settings.session_ttl_days))
     print(f"deleted {count} session(s) unused for {settings.session_ttl_days} days")
     return 0
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     """Print anonymous counts per day, language and step."""
-    import asyncio
-
     from bot.stats import format_stats
-    from bot.store import SessionStore
 
-    async def rows() -> list[tuple[date, str, str, str, int]]:
-        store = SessionStore(settings.database_url)
-        await store.open()
-        try:
-            return list(await store.stats(args.since))
-        finally:
-            await store.close()
-
-    print(format_stats(asyncio.run(rows())))
+    print(format_stats(_on_store(settings, lambda store: store.stats(args.since))))
     return 0
 
 
