@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import actions as a
@@ -146,6 +152,8 @@ class Conversation:
             await bot.answer_callback_query(callback_id)
         except TelegramBadRequest:  # "query is too old": the press is still handled
             note(callback="too-old")
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            note(callback=type(exc).__name__)  # only stops the spinner: go on with the step
 
     async def _deliver(self, bot: Bot, chat_id: int, key: str, screen: Screen, origin: Origin,
                        state: State) -> None:
@@ -160,10 +168,7 @@ class Conversation:
             await bot.send_message(chat_id, screen.text, reply_markup=markup)
             note(outcome="send")
             if screen.sheet:
-                engine = self.rt.engine
-                if engine.sheet is None:
-                    return
-                name, content, caption = engine.sheet.document(state.lang, state.facts)
+                name, content, caption = self.rt.engine.sheet.document(state.lang, state.facts)
                 await self.rt.pacer.wait(key)
                 await bot.send_document(chat_id, BufferedInputFile(content, filename=name),
                                         caption=caption)

@@ -104,9 +104,12 @@ class Engine:
 
     tree: ContentTree
     i18n: I18n
-    sheet: LawyerSheet | None = None
+    sheet: LawyerSheet = field(init=False, repr=False)
     _node_text: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _search: dict[str, SearchIndex] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sheet = LawyerSheet(self.i18n, self.tree.source_language)
 
     # -- entry points ---------------------------------------------------------------------
     def new_state(self, telegram_language: str | None = None) -> State:
@@ -189,8 +192,6 @@ class Engine:
         return fresh, Screen(text, rows, "forgotten", None, forget=True)
 
     def _on_sheet(self, state: State, action: a.Sheet) -> tuple[State, Screen]:
-        if self.sheet is None:
-            self.sheet = LawyerSheet(self.i18n, self.tree.source_language)
         text = self.sheet.render(state.lang, state.facts)
         return state, Screen(text, self._nav(state), "sheet", state.node, sheet=True)
 

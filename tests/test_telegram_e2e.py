@@ -231,7 +231,7 @@ async def test_telegram_errors_are_survived(fake_telegram: FakeTelegram, data: P
         (reply,) = await user.wait_reply(timeout=8)
         assert reply.event == "send"
         fake_telegram.fail_next("editMessageText", status=500, description="Internal Server Error")
-        fake_telegram.drop_next("answerCallbackQuery")
+        fake_telegram.drop_next("answerCallbackQuery", times=2)  # both tries fail
         user.press("1:g:tc-start")
         (reply,) = await user.wait_reply(timeout=8)
         assert title("en", "tc-start") in reply.plain
