@@ -57,10 +57,11 @@ async def test_third_country_path_to_its_end_and_lawyer_sheet(fake_telegram: Fak
         (reply,) = await user.wait_reply()
         assert reply.event == "edit" and title(lang, "tc-start") in reply.plain
         seen = ["tc-start"]
-        for _ in range(25):  # follow the first choice until a path ends
+        for _ in range(25):  # follow the first choice not taken yet, until a path ends
             if button_data(user, "1:w"):
                 break
-            _label, data_ = content_buttons(fake_telegram, user)[0]
+            options = [d for _label, d in content_buttons(fake_telegram, user)]
+            data_ = next((d for d in options if d[4:] not in seen), options[-1])
             user.press(data_)
             (reply,) = await user.wait_reply()
             seen.append(data_[4:])
