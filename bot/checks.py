@@ -45,9 +45,11 @@ class Report:
 def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]:
     found: list[Problem] = []
     path = node.path
-    for problem in validate_html(node.title):
+    title_problems = validate_html(node.title)
+    body_problems = validate_html(node.html)
+    for problem in title_problems:
         found.append(Problem(path, node.line, f"title of '{node.id}': {problem.message}"))
-    for problem in validate_html(node.html):
+    for problem in body_problems:
         line = node.line_at(problem.offset)
         found.append(Problem(path, line, f"in '{node.id}': {problem.message}"))
     ends = [start for start, _line in node.line_map[1:]] + [len(node.html)]
@@ -71,9 +73,8 @@ def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]
             found.append(Problem(path, choice.line,
                                  f"button text is {len(choice.label)} characters, over "
                                  f"Telegram's {MAX_BUTTON_CHARS}", "shorten it"))
-    text = render_node(node, footer)
-    if not validate_html(node.title) and not validate_html(node.html):
-        size = telegram_length(visible_text(text))
+    if not title_problems and not body_problems:
+        size = telegram_length(visible_text(render_node(node, footer)))
         if size > MAX_MESSAGE_CHARS - NOTICE_ROOM:
             found.append(Problem(path, node.line,
                                  f"step '{node.id}' is {size} characters long; Telegram allows "

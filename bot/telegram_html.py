@@ -38,6 +38,7 @@ ALLOWED_TAGS: dict[str, frozenset[str]] = {
 _ATTR_SRC = r"""\s+[a-zA-Z-]+(?:=(?:"[^"<]*"|'[^'<]*'|[^\s>"'<]+))?"""
 _TAG = re.compile(rf"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:{_ATTR_SRC})*)\s*>")
 _ATTR = re.compile(r"([a-zA-Z-]+)(?:=(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+)))?")
+_SPECIAL = re.compile(r"[<&]")
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
 
 
@@ -54,10 +55,12 @@ def validate_html(text: str) -> list[HtmlProblem]:
     problems: list[HtmlProblem] = []
     stack: list[tuple[str, int]] = []
     i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "<":
+    while True:
+        m_special = _SPECIAL.search(text, i)  # jump straight to the next '<' or '&'
+        if m_special is None:
+            break
+        i = m_special.start()
+        if text[i] == "<":
             m = _TAG.match(text, i)
             if m is None:
                 problems.append(
@@ -96,18 +99,13 @@ def validate_html(text: str) -> list[HtmlProblem]:
                     problems.append(HtmlProblem(i, "<a> needs an href=\"...\" address"))
                 stack.append((name, i))
             i = m.end()
-        elif ch == "&":
+        else:
             m = _ENTITY.match(text, i)
             if m is None:
                 problems.append(HtmlProblem(i, "a bare '&': write &amp; instead"))
                 i += 1
             else:
                 i = m.end()
-        elif ch == ">":
-            # Telegram tolerates a bare '>' but it is still best written &gt;; accept it.
-            i += 1
-        else:
-            i += 1
     for name, offset in stack:
         problems.append(HtmlProblem(offset, f"<{name}> is never closed: add </{name}>"))
     return problems
