@@ -8,6 +8,7 @@ the store's revision check serialises them across replicas.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import actions as a
-from bot.engine import Engine, Screen, State
+from bot.engine import Button, Engine, Screen, State
 from bot.keys import SessionKeyer
 from bot.store import SessionStore
 from bot.tg_delivery import ChatPacer
@@ -88,10 +89,15 @@ class _Held:
 
 
 def keyboard(screen: Screen) -> InlineKeyboardMarkup | None:
-    """The inline keyboard for a screen's buttons."""
-    rows = [[InlineKeyboardButton(text=b.label, callback_data=a.encode(b.action)) for b in row]
-            for row in screen.rows if row]
-    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+    """The inline keyboard for a screen's buttons (built once per distinct set of buttons)."""
+    return _keyboard(screen.rows)
+
+
+@functools.lru_cache(maxsize=4096)
+def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    built = [[InlineKeyboardButton(text=b.label, callback_data=a.encode(b.action)) for b in row]
+             for row in rows if row]
+    return InlineKeyboardMarkup(inline_keyboard=built) if built else None
 
 
 @dataclass

@@ -106,10 +106,12 @@ class Engine:
     i18n: I18n
     sheet: LawyerSheet = field(init=False, repr=False)
     _node_text: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    _search: dict[str, SearchIndex] = field(default_factory=dict, repr=False)
+    _search: dict[str, SearchIndex] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.sheet = LawyerSheet(self.i18n, self.tree.source_language)
+        # Built now, not on the first search, so no user waits while an index is made.
+        self._search = {code: SearchIndex(lang) for code, lang in self.tree.languages.items()}
 
     # -- entry points ---------------------------------------------------------------------
     def new_state(self, telegram_language: str | None = None) -> State:
@@ -225,9 +227,7 @@ class Engine:
 
     def _on_search(self, state: State, action: a.Search) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
-        index = self._search.get(state.lang)
-        if index is None:
-            index = self._search[state.lang] = SearchIndex(self.tree.languages[state.lang])
+        index = self._search[state.lang]
         found = [n for n in index.search(action.text) if self.tree.node(state.lang, n)]
         if not found:
             text = (_("I could not find a topic for that. Please use the buttons below, "

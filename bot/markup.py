@@ -30,6 +30,8 @@ class RenderedBody:
 
 def inline(text: str) -> str:
     """Convert inline Markdown (links, bold, italic) on one line to Telegram HTML."""
+    if "*" not in text and "[" not in text:
+        return text
     text = _LINK.sub(lambda m: f'<a href="{escape_attr(unescape(m.group(2)))}">{m.group(1)}</a>', text)
     text = _BOLD.sub(r"<b>\1</b>", text)
     return _ITALIC.sub(r"<i>\1</i>", text)

@@ -13,12 +13,15 @@ the missing steps in order inside one transaction, so existing sessions are kept
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
@@ -26,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel
 
+T = TypeVar("T")
 SCHEMA_VERSION = 1
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 # MIGRATIONS[n] upgrades a database from version n to n + 1.
@@ -87,6 +91,59 @@ def _upsert_counts(dialect: str, rows: list[dict[str, Any]]) -> Any:
     )
 
 
+class _SqliteSessions:
+    """Session reads and writes on SQLite: one connection on one thread, one hop per call.
+
+    Going through SQLAlchemy's async layer costs about ten thread hops per load and save;
+    this path costs one, and a single writer never waits on SQLite's lock within a process.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyr-sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            _sqlite_pragmas(self._conn, None)
+        return self._conn
+
+    async def run(self, job: Callable[..., T], *args: Any) -> T:
+        """Run ``job(*args)`` on the store's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, job, *args)
+
+    def load(self, key: str) -> tuple[str, int] | None:
+        row = self._db().execute("SELECT state, rev FROM sessions WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def save(self, key: str, payload: str, rev: int, day: str) -> bool:
+        db = self._db()
+        if rev == 0:
+            try:
+                db.execute("INSERT INTO sessions (key, state, rev, created_day, updated_day) "
+                           "VALUES (?, ?, 1, ?, ?)", (key, payload, day, day))
+            except sqlite3.IntegrityError:
+                return False
+            return True
+        cursor = db.execute("UPDATE sessions SET state = ?, rev = ?, updated_day = ? "
+                            "WHERE key = ? AND rev = ?", (payload, rev + 1, day, key, rev))
+        return cursor.rowcount == 1
+
+    def delete(self, key: str) -> bool:
+        return self._db().execute("DELETE FROM sessions WHERE key = ?", (key,)).rowcount > 0
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        """Close the connection and stop the thread."""
+        await self.run(self._close)
+        self._pool.shutdown(wait=True)
+
+
 class SessionStore:
     """Load, save, delete and expire anonymous sessions; keep aggregate counts."""
 
@@ -97,6 +154,7 @@ class SessionStore:
         self._schema_version = schema_version
         self._today = today
         self._engine: AsyncEngine | None = None
+        self._sqlite: _SqliteSessions | None = None
         self._pending: Counter[tuple[date, str, str, str]] = Counter()
 
     @property
@@ -112,6 +170,7 @@ class SessionStore:
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                self._sqlite = _SqliteSessions(url.database)
             self._engine = create_async_engine(url)
             event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
         else:
@@ -147,14 +206,20 @@ class SessionStore:
             await self.flush_counts()
             await self._engine.dispose()
             self._engine = None
+        if self._sqlite is not None:
+            await self._sqlite.close()
+            self._sqlite = None
 
     # -- sessions --------------------------------------------------------------------------
     async def load(self, key: str) -> tuple[dict[str, Any] | None, int]:
         """The saved state for ``key`` and its revision (``None, 0`` if there is none)."""
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(
-                select(_SESSIONS.c.state, _SESSIONS.c.rev).where(_SESSIONS.c.key == key)
-            )).first()
+        if self._sqlite is not None:
+            row: Any = await self._sqlite.run(self._sqlite.load, key)
+        else:
+            async with self.engine.connect() as conn:
+                row = (await conn.execute(
+                    select(_SESSIONS.c.state, _SESSIONS.c.rev).where(_SESSIONS.c.key == key)
+                )).first()
         if row is None:
             return None, 0
         try:
@@ -167,6 +232,8 @@ class SessionStore:
         """Save ``state`` if the row is still at ``rev``; False when another step won the race."""
         payload = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
         today = self._today()
+        if self._sqlite is not None:
+            return await self._sqlite.run(self._sqlite.save, key, payload, rev, today.isoformat())
         async with self.engine.begin() as conn:
             if rev == 0:
                 try:
@@ -182,6 +249,8 @@ class SessionStore:
 
     async def delete(self, key: str) -> bool:
         """Delete a session now; True if there was one."""
+        if self._sqlite is not None:
+            return await self._sqlite.run(self._sqlite.delete, key)
         async with self.engine.begin() as conn:
             result = await conn.execute(delete(_SESSIONS).where(_SESSIONS.c.key == key))
         return bool(result.rowcount)
