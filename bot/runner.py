@@ -186,10 +186,10 @@ class BotService:
             log.info("purged expired sessions count=%d", purged)
 
     async def _startup(self) -> None:
-        me = await self.bot.get_me()
+        await self.bot.get_me()  # fails fast on a wrong token or an unreachable Bot API
         await register_commands(self.bot, self.runtime.engine)
         self._background()
-        log.info("bot ready username_is_set=%s", bool(me.username))
+        log.info("bot ready")
 
     async def run(self, webhook: bool) -> None:
         """Serve until stopped, then shut down cleanly."""
