@@ -106,6 +106,7 @@ class BotService:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    _feeds: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
     async def create(cls, settings: Settings) -> BotService:
@@ -257,11 +258,13 @@ class BotService:
             log.warning("ignored malformed webhook update")
             return web.json_response({})
         task = asyncio.create_task(self.dispatcher.feed_update(self.bot, update))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._feeds.add(task)
+        task.add_done_callback(self._feeds.discard)
         return web.json_response({})
 
     async def _shutdown(self) -> None:
+        if self._feeds:  # webhook updates already accepted are finished, not dropped
+            await asyncio.wait(set(self._feeds), timeout=DRAIN_SECONDS)
         if not await self.in_flight.wait(DRAIN_SECONDS):
             log.warning("stopping with updates still in flight count=%d", self.in_flight.count)
         for task in list(self._tasks):
