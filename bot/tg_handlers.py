@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -117,7 +118,11 @@ def update_logger(in_flight: InFlight) -> Callable[..., Awaitable[Any]]:
         except Exception as exc:  # the bot never crashes on a user
             status = "error"
             fields["error"] = type(exc).__name__
-            log.exception("update failed type=%s error=%s", kind, type(exc).__name__)
+            # Only the type and where it happened: an exception's message or a traceback's
+            # values may quote what the user typed, which must never reach the log.
+            frame = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
+            where = f"{frame[0].filename}:{frame[0].lineno}" if frame[0] else "?"
+            log.error("update failed type=%s error=%s at=%s", kind, type(exc).__name__, where)
         finally:
             in_flight.leave()
             LOG_FIELDS.reset(token)
