@@ -8,8 +8,10 @@ the store's revision check serialises them across replicas.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +39,6 @@ LOG_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("kyr_log_fields", def
 SAVE_ATTEMPTS = 5
 
 
-
 def note(**fields: Any) -> None:
     """Add fields to this update's log line."""
     current = LOG_FIELDS.get()
@@ -59,33 +60,20 @@ class KeyedLocks:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    def hold(self, key: str) -> _Held:
-        """An async context manager holding the lock for ``key``."""
-        return _Held(self, key)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
-@dataclass
-class _Held:
-    locks: KeyedLocks
-    key: str
-
-    async def __aenter__(self) -> None:
-        lock, users = self.locks._locks.get(self.key, (None, 0))
-        if lock is None:
-            lock = asyncio.Lock()
-        self.locks._locks[self.key] = (lock, users + 1)
-        await lock.acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        lock, users = self.locks._locks[self.key]
-        lock.release()
-        if users <= 1:
-            del self.locks._locks[self.key]
-        else:
-            self.locks._locks[self.key] = (lock, users - 1)
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock for ``key`` for the duration of the block."""
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def keyboard(screen: Screen) -> InlineKeyboardMarkup | None:
