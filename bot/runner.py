@@ -140,7 +140,9 @@ class BotService:
     async def reload(self) -> bool:
         """Load content and catalogs again; switch to them only if they have no errors."""
         try:
-            engine = build_engine(self.settings.content_dir, self.settings.locales_dir)
+            # In a thread: a large tree takes seconds to check, and users keep being served.
+            engine = await asyncio.to_thread(build_engine, self.settings.content_dir,
+                                             self.settings.locales_dir)
         except ContentError as exc:
             errors = [p for p in exc.problems if p.is_error]
             log.error("content reload refused, still serving version=%s errors=%d first=%s",
