@@ -8,11 +8,13 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.checks import check_content
 from bot.settings import Settings, SettingsError
-from bot.store import SessionStore
+
+if TYPE_CHECKING:
+    from bot.store import SessionStore
 
 T = TypeVar("T")
 
@@ -86,6 +88,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _on_store(settings: Settings, job: Callable[[SessionStore], Awaitable[T]]) -> T:
     """Open the store, run ``job`` on it, close it."""
+
+    from bot.store import SessionStore
 
     async def run() -> T:
         store = SessionStore(settings.database_url)
