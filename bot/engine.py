@@ -168,7 +168,7 @@ class Engine:
 
     def _on_picklanguage(self, state: State, action: a.PickLanguage) -> tuple[State, Screen]:
         rows = [(Button(language_name(code), a.SetLanguage(code)),) for code in self.tree.codes]
-        text = "🌐 " + (self.tr(state, "Choose your language:"))
+        text = "🌐 " + self.tr(state, "Choose your language:")
         return state, Screen(text, (*rows, *self._nav(state)), "language", state.node)
 
     def _on_setlanguage(self, state: State, action: a.SetLanguage) -> tuple[State, Screen]:
@@ -179,8 +179,8 @@ class Engine:
 
     def _on_askforget(self, state: State, action: a.AskForget) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
-        text = (_("Delete everything this bot keeps about this chat? Your place in the "
-                        "guide and your answers will be erased."))
+        text = _("Delete everything this bot keeps about this chat? Your place in the "
+                 "guide and your answers will be erased.")
         rows = ((Button("🗑 " + _("Yes, delete"), a.Forget()),),
                 (Button("◀️ " + _("No, go back"), a.Show()),))
         return state, Screen(text, rows, "forget-ask", state.node)
@@ -188,8 +188,8 @@ class Engine:
     def _on_forget(self, state: State, action: a.Forget) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         fresh = State(lang=state.lang, node=self.tree.start, version=self.tree.version)
-        text = (_("Done: everything this bot kept about this chat is deleted. "
-                        "Press the button or send /start to begin again."))
+        text = _("Done: everything this bot kept about this chat is deleted. "
+                 "Press the button or send /start to begin again.")
         rows = ((Button("🏠 " + _("Main menu"), a.Home()),),)
         return fresh, Screen(text, rows, "forgotten", None, forget=True)
 
@@ -201,41 +201,40 @@ class Engine:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
             "<b>" + _("Your privacy") + "</b>",
-            (_("This bot does not keep your name, your phone number, your Telegram "
-                     "account or anything you type.")),
-            (_("It keeps only, under a code that cannot be traced back to you: your "
-                     "language, the step you are on, the buttons you chose, and the date. "
-                     "This is deleted automatically after some weeks without use.")),
-            (_("The words you type are used once to find a matching topic, then "
-                     "forgotten.")),
-            (_("Press “Delete my data” or send /forget to delete everything now.")),
+            _("This bot does not keep your name, your phone number, your Telegram "
+              "account or anything you type."),
+            _("It keeps only, under a code that cannot be traced back to you: your "
+              "language, the step you are on, the buttons you chose, and the date. "
+              "This is deleted automatically after some weeks without use."),
+            _("The words you type are used once to find a matching topic, then "
+              "forgotten."),
+            _("Press “Delete my data” or send /forget to delete everything now."),
         ))
         return state, Screen(text, self._nav(state), "privacy", state.node)
 
     def _on_help(self, state: State, action: a.Help) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
-            "<b>" + (_("How to use this bot")) + "</b>",
-            (_("Press the buttons to move through the guide. You can also type a word, "
-                     "like “judge” or “lawyer”, to find a topic.")),
-            (_("Commands: /menu main menu, /back previous step, /language change "
-                     "language, /lawyer summary for a lawyer, /privacy what is kept, /forget "
-                     "delete your data.")),
-            "<i>" + (_(DISCLAIMER)) + "</i>",
+            "<b>" + _("How to use this bot") + "</b>",
+            _("Press the buttons to move through the guide. You can also type a word, "
+              "like “judge” or “lawyer”, to find a topic."),
+            _("Commands: /menu main menu, /back previous step, /language change "
+              "language, /lawyer summary for a lawyer, /privacy what is kept, /forget "
+              "delete your data."),
+            "<i>" + _(DISCLAIMER) + "</i>",
         ))
         return state, Screen(text, self._nav(state), "help", state.node)
 
     def _on_search(self, state: State, action: a.Search) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
-        index = self._search[state.lang]
-        found = [n for n in index.search(action.text) if self.tree.node(state.lang, n)]
+        found = self._search[state.lang].search(action.text)
         if not found:
-            text = (_("I could not find a topic for that. Please use the buttons below, "
-                            "or type one word, like “judge”, “lawyer” or “asylum”."))
+            text = _("I could not find a topic for that. Please use the buttons below, "
+                     "or type one word, like “judge”, “lawyer” or “asylum”.")
             return state, Screen(text, self._node_rows(state, self._current(state)), "search-none",
                                  state.node)
         rows = [(Button(_title_label(self._node(state.lang, n)), a.Go(n)),) for n in found]
-        text = (_("These parts of the guide may help:"))
+        text = _("These parts of the guide may help:")
         return state, Screen(text, (*rows, *self._nav(state)), "search", state.node)
 
     def _on_invalid(self, state: State, action: a.Invalid) -> tuple[State, Screen]:
@@ -327,7 +326,7 @@ class Engine:
 
 
 DISCLAIMER = N_("This is general information, not legal advice. Laws and policies change fast: "
-              "talk to an immigration lawyer or accredited representative about your case.")
+                "talk to an immigration lawyer or accredited representative about your case.")
 
 
 def render_node(node: Node, footer: str = "") -> str:
