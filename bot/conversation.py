@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
@@ -24,13 +23,15 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile
 
 from bot import actions as a
-from bot.engine import Button, Engine, Screen, State
+from bot.engine import Engine, Screen, State
 from bot.keys import SessionKeyer
+from bot.session_cache import SessionCache
 from bot.store import SessionStore
 from bot.tg_delivery import ChatPacer
+from bot.tg_methods import EditText, SendText, keyboard_json
 
 log = logging.getLogger("kyr_bot.conversation")
 
@@ -76,18 +77,6 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
-def keyboard(screen: Screen) -> InlineKeyboardMarkup | None:
-    """The inline keyboard for a screen's buttons (built once per distinct set of buttons)."""
-    return _keyboard(screen.rows)
-
-
-@functools.lru_cache(maxsize=4096)
-def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    built = [[InlineKeyboardButton(text=b.label, callback_data=a.encode(b.action)) for b in row]
-             for row in rows if row]
-    return InlineKeyboardMarkup(inline_keyboard=built) if built else None
-
-
 @dataclass
 class Runtime:
     """What the handlers need; ``engine`` is swapped atomically when content is reloaded."""
@@ -97,6 +86,7 @@ class Runtime:
     keyer: SessionKeyer
     pacer: ChatPacer
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    sessions: SessionCache = field(default_factory=SessionCache)
 
 
 class Conversation:
@@ -121,25 +111,36 @@ class Conversation:
                     action: a.Action) -> tuple[State, Screen]:
         engine = self.rt.engine
         store = self.rt.store
+        cache = self.rt.sessions
         for _attempt in range(SAVE_ATTEMPTS):
-            data, rev = await store.load(key)
-            state = engine.new_state(language_code)
-            if data is not None:
-                try:
-                    state = State.from_dict(data)
-                except ValueError:
-                    note(state="unreadable")
+            state, rev = await self._load(key, language_code)
             new_state, screen = engine.step(state, action)
             if screen.forget:
+                cache.drop(key)
                 await store.delete(key)
                 store.count(state.lang, state.node, "stop")
                 return new_state, screen
             if await store.save(key, new_state.to_dict(), rev):
+                cache.put(key, new_state, rev + 1)
                 if screen.kind == "node" and screen.node:
                     store.count(new_state.lang, screen.node)
                 return new_state, screen
+            cache.drop(key)  # another step or replica saved first: read it again
             note(conflict=True)
         return new_state, screen
+
+    async def _load(self, key: str, language_code: str | None) -> tuple[State, int]:
+        """The session's state and revision: from memory if cached, else from the store."""
+        cached = self.rt.sessions.get(key)
+        if cached is not None:
+            return cached
+        data, rev = await self.rt.store.load(key)
+        if data is not None:
+            try:
+                return State.from_dict(data), rev
+            except ValueError:
+                note(state="unreadable")
+        return self.rt.engine.new_state(language_code), rev
 
     async def _answer_callback(self, bot: Bot, callback_id: str) -> None:
         try:
@@ -151,7 +152,7 @@ class Conversation:
 
     async def _deliver(self, bot: Bot, chat_id: int, key: str, screen: Screen, origin: Origin,
                        state: State) -> None:
-        markup = keyboard(screen)
+        markup = keyboard_json(screen.rows)
         try:
             if origin.message_id is not None and not screen.sheet:
                 await self.rt.pacer.wait(key)
@@ -159,7 +160,7 @@ class Conversation:
                     note(outcome="edit")
                     return
             await self.rt.pacer.wait(key)
-            await bot.send_message(chat_id, screen.text, reply_markup=markup)
+            await bot(SendText(chat_id=chat_id, text=screen.text, reply_markup=markup))
             note(outcome="send")
             if screen.sheet:
                 name, content, caption = self.rt.engine.sheet.document(state.lang, state.facts)
@@ -171,11 +172,11 @@ class Conversation:
             note(outcome="blocked")
 
     async def _edit(self, bot: Bot, chat_id: int, message_id: int, text: str,
-                    markup: InlineKeyboardMarkup | None) -> bool:
+                    markup: str | None) -> bool:
         """Edit in place; False when the message is gone or too old, so a new one is sent."""
         try:
-            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
-                                        reply_markup=markup)
+            await bot(EditText(text=text, chat_id=chat_id, message_id=message_id,
+                               reply_markup=markup))
             return True
         except TelegramBadRequest as exc:
             if "not modified" in exc.message:

@@ -71,3 +71,47 @@ async def test_two_webhook_replicas_keep_one_conversation_consistent(fake_telegr
         assert state is not None and state["node"] in ("tc-start", "ag-start")
         assert state["trail"][-1][0] in ("start", "tc-start", "ag-start")
     assert fake_telegram.violations == []
+
+
+async def test_forget_on_one_replica_is_not_undone_by_another_replicas_memory(
+        fake_telegram: FakeTelegram, tmp_path: Path) -> None:
+    database = PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{port}/webhook" for port in ports]
+    async with AsyncExitStack() as stack:
+        replicas = [await stack.enter_async_context(running(bot_settings(
+            fake_telegram, tmp_path / f"data{i}", DATABASE_URL=database, WEBHOOK_PORT=str(port),
+            WEBHOOK_URL="https://bot.example.org/webhook", WEBHOOK_SECRET=SECRET,
+            SESSION_SECRET="one-secret-shared-by-all-replicas"), webhook=True))
+            for i, port in enumerate(ports)]
+        user = fake_telegram.user(6002, language_code="en")
+        start = fake_telegram.make_message_update(user.chat_id, "/start", user=user.as_dict())
+        assert await fake_telegram.post_webhook(urls[0], start, SECRET) == 200
+        await user.wait_reply()
+        for _ in range(3):  # three steps on replica A, which now remembers the trail
+            message = user.last_message()
+            assert message is not None
+            press = fake_telegram.make_callback_update(
+                user.chat_id, message.message_id, content_buttons(fake_telegram, user)[0][1],
+                user=user.as_dict())
+            assert await fake_telegram.post_webhook(urls[0], press, SECRET) == 200
+            await user.wait_reply()
+        key = replicas[0].runtime.keyer.key(user.chat_id)
+        state, _rev = await replicas[0].runtime.store.load(key)
+        assert state is not None and len(state["trail"]) == 3
+        old_message = user.last_message()
+        assert old_message is not None
+        forget = fake_telegram.make_message_update(user.chat_id, "/forget", user=user.as_dict())
+        assert await fake_telegram.post_webhook(urls[1], forget, SECRET) == 200  # on replica B
+        await user.wait_reply()
+        assert await replicas[1].runtime.store.load(key) == (None, 0)
+        # Back on replica A: its memory of the trail must not bring the session back.
+        back = fake_telegram.make_callback_update(user.chat_id, old_message.message_id, "1:b",
+                                                  user=user.as_dict())
+        assert await fake_telegram.post_webhook(urls[0], back, SECRET) == 200
+        (reply,) = await user.wait_reply()
+        assert visible_text(TREE.languages["en"].nodes[TREE.start].title) in reply.plain
+        state, rev = await replicas[0].runtime.store.load(key)
+        assert state is not None and state["trail"] == [] and state["node"] == TREE.start
+        assert rev == 1
+    assert fake_telegram.violations == []

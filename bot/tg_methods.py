@@ -1,0 +1,71 @@
+"""Bot API methods for the hot path: keyboards sent ready-serialised, answers left as JSON.
+
+For every ``sendMessage`` and ``editMessageText`` aiogram walks the keyboard's objects to
+serialise them, then builds a ``Message`` (about a dozen pydantic objects with our keyboards)
+from Telegram's answer. The bot uses neither the objects nor the answer, so :class:`SendText`
+and :class:`EditText` take the keyboard as the JSON text Telegram wants, serialised once per
+distinct keyboard, and keep the answer as plain JSON. Errors are raised exactly as before.
+
+:data:`RESPONSE_MODELS` holds the ``Response[...]`` models of the methods the bot calls.
+pydantic caches generic models in a weak dictionary, so without a strong reference each one
+is rebuilt (several milliseconds) after every garbage collection that frees it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    EditMessageText,
+    GetMe,
+    GetUpdates,
+    SendDocument,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+    TelegramMethod,
+)
+from aiogram.methods.base import Response
+
+from bot import actions as a
+from bot.engine import Button
+
+Rows = tuple[tuple[Button, ...], ...]
+
+
+class SendText(SendMessage):
+    """``sendMessage`` with a keyboard given as JSON text; the answer stays plain JSON."""
+
+    __returning__ = Any
+    reply_markup: str | None = None  # type: ignore[assignment]
+
+
+class EditText(EditMessageText):
+    """``editMessageText`` with a keyboard given as JSON text; the answer stays plain JSON."""
+
+    __returning__ = Any
+    reply_markup: str | None = None  # type: ignore[assignment]
+
+
+@functools.lru_cache(maxsize=4096)
+def keyboard_json(rows: Rows) -> str | None:
+    """The ``reply_markup`` JSON of an inline keyboard with these rows (None if no buttons)."""
+    built = [[{"text": b.label, "callback_data": a.encode(b.action)} for b in row]
+             for row in rows if row]
+    if not built:
+        return None
+    return json.dumps({"inline_keyboard": built}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _response_models(methods: tuple[type[TelegramMethod[Any]], ...]) -> tuple[type[Any], ...]:
+    return tuple(Response[method.__returning__] for method in methods)  # type: ignore[name-defined]
+
+
+RESPONSE_MODELS = _response_models((
+    SendText, EditText, AnswerCallbackQuery, SendDocument, SendMessage, EditMessageText, GetMe,
+    GetUpdates, SetMyCommands, SetWebhook, DeleteWebhook,
+))

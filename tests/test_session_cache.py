@@ -1,0 +1,53 @@
+"""The in-memory session cache: bounded in size and in idle time."""
+
+from __future__ import annotations
+
+from bot.engine import State
+from bot.session_cache import SessionCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_put_get_and_drop() -> None:
+    cache = SessionCache(size=10)
+    assert cache.get("k") is None
+    cache.put("k", State(lang="es", node="tc-start"), 3)
+    assert cache.get("k") == (State(lang="es", node="tc-start"), 3)
+    cache.put("k", State(lang="es", node="tc-fear"), 4)
+    assert cache.get("k") == (State(lang="es", node="tc-fear"), 4)
+    cache.drop("k")
+    cache.drop("never-there")
+    assert cache.get("k") is None and len(cache) == 0
+
+
+def test_least_recently_used_go_first() -> None:
+    cache = SessionCache(size=3)
+    for i in range(3):
+        cache.put(f"k{i}", State(lang="en"), 1)
+    assert cache.get("k0") is not None  # k0 is now the most recently used
+    cache.put("k3", State(lang="en"), 1)
+    assert len(cache) == 3
+    assert cache.get("k1") is None
+    assert all(cache.get(k) is not None for k in ("k0", "k2", "k3"))
+
+
+def test_entries_expire_after_idle_time() -> None:
+    clock = Clock()
+    cache = SessionCache(size=10, idle_seconds=60, clock=clock)
+    cache.put("k", State(lang="fr"), 1)
+    clock.now += 59
+    assert cache.get("k") is not None
+    clock.now += 2
+    assert cache.get("k") is None and len(cache) == 0
+
+
+def test_size_zero_turns_the_cache_off() -> None:
+    cache = SessionCache(size=0)
+    cache.put("k", State(lang="en"), 1)
+    assert cache.get("k") is None
