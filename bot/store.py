@@ -92,16 +92,20 @@ def _upsert_counts(dialect: str, rows: list[dict[str, Any]]) -> Any:
 
 
 class _SqliteSessions:
-    """Session reads and writes on SQLite: one connection on one thread, one hop per call.
+    """Session reads and writes on SQLite: one connection on one thread.
 
     Going through SQLAlchemy's async layer costs about ten thread hops per load and save;
-    this path costs one, and a single writer never waits on SQLite's lock within a process.
+    here a load costs one, and saves are group-committed: saves that arrive while a batch is
+    being written go together in the next transaction, so under load many saves share one
+    hop and one commit. Each save still waits for its own result.
     """
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyr-sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._queue: list[tuple[tuple[str, str, int, str], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -117,17 +121,51 @@ class _SqliteSessions:
         row = self._db().execute("SELECT state, rev FROM sessions WHERE key = ?", (key,)).fetchone()
         return None if row is None else (str(row[0]), int(row[1]))
 
-    def save(self, key: str, payload: str, rev: int, day: str) -> bool:
+    async def save(self, key: str, payload: str, rev: int, day: str) -> bool:
+        """Queue a save for the next batch and wait for its result."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append(((key, payload, rev, day), future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_batches())
+        return await future
+
+    async def _write_batches(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    results = await self.run(self._save_batch, [item for item, _f in batch])
+                except Exception as exc:  # every save of the failed transaction fails
+                    for _item, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_item, future), saved in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(saved)
+        finally:
+            self._writer = None
+
+    def _save_batch(self, items: list[tuple[str, str, int, str]]) -> list[bool]:
         db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            results = [self._save_one(db, *item) for item in items]
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return results
+
+    @staticmethod
+    def _save_one(db: sqlite3.Connection, key: str, payload: str, rev: int, day: str) -> bool:
         if rev == 0:
-            try:
-                db.execute("INSERT INTO sessions (key, state, rev, created_day, updated_day) "
-                           "VALUES (?, ?, 1, ?, ?)", (key, payload, day, day))
-            except sqlite3.IntegrityError:
-                return False
-            return True
-        cursor = db.execute("UPDATE sessions SET state = ?, rev = ?, updated_day = ? "
-                            "WHERE key = ? AND rev = ?", (payload, rev + 1, day, key, rev))
+            cursor = db.execute("INSERT INTO sessions (key, state, rev, created_day, updated_day) "
+                                "VALUES (?, ?, 1, ?, ?) ON CONFLICT (key) DO NOTHING",
+                                (key, payload, day, day))
+        else:
+            cursor = db.execute("UPDATE sessions SET state = ?, rev = ?, updated_day = ? "
+                                "WHERE key = ? AND rev = ?", (payload, rev + 1, day, key, rev))
         return cursor.rowcount == 1
 
     def delete(self, key: str) -> bool:
@@ -139,7 +177,9 @@ class _SqliteSessions:
             self._conn = None
 
     async def close(self) -> None:
-        """Close the connection and stop the thread."""
+        """Wait for queued saves, close the connection and stop the thread."""
+        if self._writer is not None:
+            await self._writer
         await self.run(self._close)
         self._pool.shutdown(wait=True)
 
@@ -233,7 +273,7 @@ class SessionStore:
         payload = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
         today = self._today()
         if self._sqlite is not None:
-            return await self._sqlite.run(self._sqlite.save, key, payload, rev, today.isoformat())
+            return await self._sqlite.save(key, payload, rev, today.isoformat())
         async with self.engine.begin() as conn:
             if rev == 0:
                 try:

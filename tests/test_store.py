@@ -69,6 +69,43 @@ async def test_concurrent_saves_of_one_session_never_overwrite(store: SessionSto
     assert sum(results) >= 1
 
 
+async def test_many_concurrent_saves_all_land_with_their_own_results(store: SessionStore) -> None:
+    # On SQLite these are group-committed: saves arriving together share one transaction.
+    for i in range(0, 300, 2):
+        await store.save(f"k{i}", {"lang": "en", "node": "old"}, 0)
+    results = await asyncio.gather(
+        *(store.save(f"k{i}", {"lang": "en", "node": f"n{i}"}, 1 if i % 2 == 0 else 0)
+          for i in range(300)),
+        *(store.save(f"k{i}", {"lang": "en", "node": "stale"}, 0) for i in range(0, 300, 10)),
+    )
+    assert all(results[:300])  # every fresh save and every update at the right revision
+    assert not any(results[300:])  # creating a session that exists fails, alone in its batch
+    assert await store.session_count() == 300
+    for i in (0, 1, 150, 299):
+        data, rev = await store.load(f"k{i}")
+        assert data == {"lang": "en", "node": f"n{i}"}
+        assert rev == (2 if i % 2 == 0 else 1)
+
+
+async def test_a_failed_batch_fails_its_saves_and_the_next_batch_works(tmp_path: Path) -> None:
+    store = SessionStore(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
+    await store.open()
+    try:
+        async with store.engine.begin() as conn:  # make every write to sessions fail
+            await conn.execute(text("CREATE TRIGGER no_writes BEFORE INSERT ON sessions "
+                                    "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"))
+        results = await asyncio.gather(*(store.save(f"k{i}", {"lang": "en"}, 0) for i in range(5)),
+                                       return_exceptions=True)
+        assert all(isinstance(r, Exception) and "disk says no" in str(r) for r in results)
+        assert await store.session_count() == 0  # the whole batch was rolled back
+        async with store.engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER no_writes"))
+        assert await store.save("k1", {"lang": "en"}, 0)
+        assert await store.load("k1") == ({"lang": "en"}, 1)
+    finally:
+        await store.close()
+
+
 async def test_purge_expires_old_sessions_and_counts_where_they_stopped(tmp_path: Path) -> None:
     day = [date(2026, 1, 1)]
     store = SessionStore(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}", today=lambda: day[0])
