@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import stat
 from datetime import date, timedelta
 from pathlib import Path
@@ -70,7 +71,6 @@ async def test_concurrent_saves_of_one_session_never_overwrite(store: SessionSto
 
 
 async def test_many_concurrent_saves_all_land_with_their_own_results(store: SessionStore) -> None:
-    # On SQLite these are group-committed: saves arriving together share one transaction.
     for i in range(0, 300, 2):
         await store.save(f"k{i}", {"lang": "en", "node": "old"}, 0)
     results = await asyncio.gather(
@@ -79,7 +79,7 @@ async def test_many_concurrent_saves_all_land_with_their_own_results(store: Sess
         *(store.save(f"k{i}", {"lang": "en", "node": "stale"}, 0) for i in range(0, 300, 10)),
     )
     assert all(results[:300])  # every fresh save and every update at the right revision
-    assert not any(results[300:])  # creating a session that exists fails, alone in its batch
+    assert not any(results[300:])  # creating a session that exists fails
     assert await store.session_count() == 300
     for i in (0, 1, 150, 299):
         data, rev = await store.load(f"k{i}")
@@ -87,23 +87,67 @@ async def test_many_concurrent_saves_all_land_with_their_own_results(store: Sess
         assert rev == (2 if i % 2 == 0 else 1)
 
 
-async def test_a_failed_batch_fails_its_saves_and_the_next_batch_works(tmp_path: Path) -> None:
+async def test_a_failed_write_raises_and_the_next_one_works(tmp_path: Path) -> None:
     store = SessionStore(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
     await store.open()
     try:
         async with store.engine.begin() as conn:  # make every write to sessions fail
             await conn.execute(text("CREATE TRIGGER no_writes BEFORE INSERT ON sessions "
                                     "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"))
-        results = await asyncio.gather(*(store.save(f"k{i}", {"lang": "en"}, 0) for i in range(5)),
-                                       return_exceptions=True)
-        assert all(isinstance(r, Exception) and "disk says no" in str(r) for r in results)
-        assert await store.session_count() == 0  # the whole batch was rolled back
+        with pytest.raises(sqlite3.Error, match="disk says no"):
+            await store.save("k1", {"lang": "en"}, 0)
+        assert await store.session_count() == 0
         async with store.engine.begin() as conn:
             await conn.execute(text("DROP TRIGGER no_writes"))
         assert await store.save("k1", {"lang": "en"}, 0)
         assert await store.load("k1") == ({"lang": "en"}, 1)
     finally:
         await store.close()
+
+
+async def test_sqlite_writes_wait_for_a_lock_without_blocking_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    store = SessionStore(f"sqlite+aiosqlite:///{path}")
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None)  # e.g. `kyr-bot purge` in another process
+    try:
+        assert await store.save("k", {"lang": "en", "node": "a"}, 0)
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        save = asyncio.create_task(store.save("k", {"lang": "en", "node": "b"}, 1))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the save waits on the store's thread
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not save.done() and ticks == 20
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(save, 5)
+        assert await store.load("k") == ({"lang": "en", "node": "b"}, 2)
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_sqlite_wal_is_checkpointed_as_sessions_are_written(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    store = SessionStore(f"sqlite+aiosqlite:///{path}")
+    await store.open()
+    try:
+        await store.save("k", {"lang": "en", "n": 0}, 0)
+        for rev in range(1, 2501):  # each commit appends at least one 4 KiB page to the WAL
+            assert await store.save("k", {"lang": "en", "n": rev}, rev)
+            if rev % 100 == 0:
+                await asyncio.sleep(0.01)  # let a checkpoint run on the store's thread
+        # Without checkpoints the WAL would hold all 2,500 commits; with them it starts over.
+        probe = sqlite3.connect(path)
+        _busy, frames, _done = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        probe.close()
+        assert 0 < frames < 1500
+        assert await store.load("k") == ({"lang": "en", "n": 2500}, 2501)
+    finally:
+        await store.close()
+    reopened = sqlite3.connect(path)
+    assert reopened.execute("SELECT rev FROM sessions WHERE key = 'k'").fetchone() == (2501,)
+    reopened.close()
 
 
 async def test_purge_expires_old_sessions_and_counts_where_they_stopped(tmp_path: Path) -> None:
