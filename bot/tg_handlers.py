@@ -145,7 +145,9 @@ def _safe_kind(event: TelegramObject) -> str:
 
 def build_dispatcher(conversation: Conversation, in_flight: InFlight) -> Dispatcher:
     """A dispatcher with the router and the logging middleware."""
-    dispatcher = Dispatcher()
+    # Sessions live in the store: aiogram's FSM would only add a middleware per update and keep
+    # a record per chat and user in memory, never freed.
+    dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.update.outer_middleware(update_logger(in_flight))
     dispatcher.include_router(build_router(conversation))
     return dispatcher

@@ -39,6 +39,9 @@ async def test_nothing_identifying_is_stored_or_logged(fake_telegram: FakeTelegr
         user.send_text("/lawyer")
         await user.wait_reply(2)
         await service.runtime.store.flush_counts()
+        # In memory too: aiogram's FSM storage would keep a record per chat and user id.
+        assert dict(service.dispatcher.fsm.storage.storage) == {}  # type: ignore[attr-defined]
+        assert str(CHAT_ID) not in repr(service.runtime.sessions._entries)
         if ON_PG:  # every row of every table, as text
             async with service.runtime.store.engine.connect() as conn:
                 rows = [r for t in ("sessions", "daily_counts", "kyr_meta")
