@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
-from collections import Counter
 
 from bot.model import Language
 from bot.telegram_html import visible_text
@@ -21,51 +21,53 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(plain) if len(w) >= MIN_WORD]
 
 
-def _matches(query: str, word: str) -> bool:
-    if query == word:
-        return True
-    return len(query) >= 4 and len(word) >= 4 and (word.startswith(query) or query.startswith(word))
-
-
 class SearchIndex:
-    """Finds the nodes whose words best match a query, rare words weighing more."""
+    """Finds the nodes whose words best match a query, rare words weighing more.
+
+    An inverted index (word -> nodes, and whether the word is in the title) and a sorted
+    vocabulary for prefix matches keep a query's cost to the nodes that share its words,
+    so search stays fast on trees of thousands of steps.
+    """
 
     def __init__(self, language: Language) -> None:
-        self._docs: list[tuple[str, frozenset[str], frozenset[str]]] = []
-        df: Counter[str] = Counter()
-        for node in language.nodes.values():
-            title = frozenset(words(visible_text(node.title)))
-            body = frozenset(words(visible_text(node.html)))
-            self._docs.append((node.id, title, body))
-            df.update(title | body)
-        n = max(len(self._docs), 1)
+        self._ids: list[str] = []
+        postings: dict[str, dict[int, bool]] = {}
+        for order, node in enumerate(language.nodes.values()):
+            self._ids.append(node.id)
+            title = set(words(visible_text(node.title)))
+            for word in title | set(words(visible_text(node.html))):
+                postings.setdefault(word, {})[order] = word in title
+        n = max(len(self._ids), 1)
         # Words found in more than half the nodes say nothing about where to go.
-        self._idf = {w: math.log(n / c) for w, c in df.items() if c <= n / 2 or n < 4}
-        self._vocab = tuple(self._idf)
+        self._idf = {w: math.log(n / len(p)) for w, p in postings.items() if len(p) <= n / 2 or n < 4}
+        self._postings = {w: tuple(p.items()) for w, p in postings.items() if w in self._idf}
+        self._sorted = sorted(self._idf)
 
-    def _weights(self, query_word: str) -> dict[str, float]:
+    def _matching(self, query_word: str) -> list[str]:
+        """Index words that match ``query_word``: itself, or (4+ letters) a prefix either way."""
         if query_word in self._idf:
-            return {query_word: self._idf[query_word]}
-        return {w: self._idf[w] for w in self._vocab if _matches(query_word, w)}
+            return [query_word]
+        if len(query_word) < 4:
+            return []
+        found = [query_word[:k] for k in range(4, len(query_word)) if query_word[:k] in self._idf]
+        i = bisect.bisect_left(self._sorted, query_word)
+        while i < len(self._sorted) and self._sorted[i].startswith(query_word):
+            found.append(self._sorted[i])
+            i += 1
+        return found
 
     def search(self, text: str, limit: int = 3) -> list[str]:
         """Ids of up to ``limit`` nodes matching ``text``, best first."""
-        query = set(words(text[:500]))
-        if not query:
-            return []
-        weighted = [self._weights(q) for q in query]
-        scores: list[tuple[float, int, str]] = []
-        for order, (node_id, title, body) in enumerate(self._docs):
-            score = 0.0
-            for weights in weighted:
-                best = 0.0
-                for word, idf in weights.items():
-                    if word in title:
-                        best = max(best, 2 * idf + 0.01)
-                    elif word in body:
-                        best = max(best, idf + 0.01)
-                score += best
-            if score > 0:
-                scores.append((-score, order, node_id))
-        scores.sort()
-        return [node_id for _, _, node_id in scores[:limit]]
+        scores: dict[int, float] = {}
+        for query_word in set(words(text[:500])):
+            best: dict[int, float] = {}
+            for word in self._matching(query_word):
+                idf = self._idf[word]
+                for order, in_title in self._postings[word]:
+                    weight = (2 * idf if in_title else idf) + 0.01
+                    if weight > best.get(order, 0.0):
+                        best[order] = weight
+            for order, weight in best.items():
+                scores[order] = scores.get(order, 0.0) + weight
+        ranked = sorted(scores, key=lambda order: (-scores[order], order))
+        return [self._ids[order] for order in ranked[:limit]]

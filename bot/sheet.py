@@ -7,6 +7,7 @@ person's language and as an HTML file with that language and English side by sid
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ class LawyerSheet:
         self.i18n = i18n
         self.source_language = source_language
         self._envs: dict[str, Environment] = {}
+        # Sheets depend only on language, facts and day, and many people choose the same facts.
+        self._render_cached = functools.lru_cache(maxsize=1024)(self._render)
+        self._document_cached = functools.lru_cache(maxsize=256)(self._document)
 
     def _env(self, lang: str) -> Environment:
         env = self._envs.get(lang)
@@ -85,14 +89,20 @@ class LawyerSheet:
 
     def render(self, lang: str, facts: tuple[tuple[str, str], ...], today: date | None = None) -> str:
         """The sheet as Telegram HTML in ``lang``."""
-        template = self._env(lang).get_template("sheet.j2")
-        text = template.render(self.context(lang, facts, today or date.today()))
-        return "\n".join(line.rstrip() for line in text.strip().splitlines())
+        return self._render_cached(lang, facts, today or date.today())
 
     def document(self, lang: str, facts: tuple[tuple[str, str], ...],
                  today: date | None = None) -> tuple[str, bytes, str]:
         """File name, HTML bytes (``lang`` and English side by side) and caption."""
-        day = today or date.today()
+        return self._document_cached(lang, facts, today or date.today())
+
+    def _render(self, lang: str, facts: tuple[tuple[str, str], ...], day: date) -> str:
+        template = self._env(lang).get_template("sheet.j2")
+        text = template.render(self.context(lang, facts, day))
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+    def _document(self, lang: str, facts: tuple[tuple[str, str], ...],
+                  day: date) -> tuple[str, bytes, str]:
         columns = [(lang, Markup(self.render(lang, facts, day)))]
         if lang != self.source_language:
             columns.append((self.source_language, Markup(self.render(self.source_language, facts, day))))

@@ -74,3 +74,17 @@ def test_document_puts_the_language_and_english_side_by_side() -> None:
                                          "holds no name.")
     _name, english_only, _caption = SHEET.document("en", ALL_FACTS, DAY)
     assert english_only.decode().count('<section class="column"') == 1
+
+
+def test_sheets_are_cached_per_language_facts_and_day() -> None:
+    sheet = LawyerSheet(I18N)
+    first = sheet.render("es", ALL_FACTS, DAY)
+    assert sheet.render("es", ALL_FACTS, DAY) is first  # rendered once
+    next_day = sheet.render("es", ALL_FACTS, date(2026, 11, 24))
+    assert "24 de noviembre de 2026" in next_day and "23 de noviembre" not in next_day
+    assert sheet.render("en", ALL_FACTS, DAY) != first
+    assert sheet.render("es", ALL_FACTS[:3], DAY) != first
+    name, html, _caption = sheet.document("fr", ALL_FACTS, DAY)
+    assert sheet.document("fr", ALL_FACTS, DAY)[1] is html
+    assert sheet.document("fr", ALL_FACTS, date(2026, 11, 24))[1] != html
+    assert name == "lawyer-summary-fr.html"
