@@ -130,8 +130,11 @@ class BotService:
                  ",".join(engine.tree.codes),
                  sum(len(x.nodes) for x in engine.tree.languages.values()),
                  engine.tree.version, (time.perf_counter() - started) * 1000)
-        # aiogram leaves ~1.5 million long-lived objects; keep the collector from rescanning
-        # them on every full collection (pauses of 200-300 ms measured by bench/run.py).
+        # aiogram builds its types on first use (bot/lazy_aiogram.py): build the update now,
+        # not while the first user waits.
+        Update.model_rebuild()
+        # Keep the collector from rescanning the long-lived objects made so far on every full
+        # collection (pauses of 200-300 ms measured by bench/run.py).
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)

@@ -33,6 +33,7 @@ from aiogram.methods.base import Response
 
 from bot import actions as a
 from bot.engine import Button
+from bot.lazy_aiogram import resolve_names
 
 Rows = tuple[tuple[Button, ...], ...]
 
@@ -65,7 +66,8 @@ def _response_models(methods: tuple[type[TelegramMethod[Any]], ...]) -> tuple[ty
     return tuple(Response[method.__returning__] for method in methods)  # type: ignore[name-defined]
 
 
+resolve_names()  # aiogram is imported: let its deferred types find the names they use
 RESPONSE_MODELS = _response_models((
-    SendText, EditText, AnswerCallbackQuery, SendDocument, SendMessage, EditMessageText, GetMe,
-    GetUpdates, SetMyCommands, SetWebhook, DeleteWebhook,
+    SendText, EditText, AnswerCallbackQuery, SendDocument, GetMe, GetUpdates, SetMyCommands,
+    SetWebhook, DeleteWebhook,
 ))

@@ -10,7 +10,7 @@ import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import EditMessageText
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -72,4 +72,4 @@ def test_response_models_survive_garbage_collection() -> None:
     # Bot API answer type would be rebuilt after a collection.
     gc.collect()
     assert Response[EditText.__returning__] in RESPONSE_MODELS
-    assert Response[EditMessageText.__returning__] in RESPONSE_MODELS
+    assert Response[AnswerCallbackQuery.__returning__] in RESPONSE_MODELS
