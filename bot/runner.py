@@ -107,6 +107,10 @@ class BotService:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _feeds: set[asyncio.Task[Any]] = field(default_factory=set)
+    _slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.settings.max_in_flight)
 
     @classmethod
     async def create(cls, settings: Settings) -> BotService:
@@ -220,7 +224,8 @@ class BotService:
     async def _serve_polling(self) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
         polling = asyncio.create_task(self.dispatcher.start_polling(
-            self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10))
+            self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10,
+            tasks_concurrency_limit=self.settings.max_in_flight))
         self.ready.set()
         stopper = asyncio.create_task(self.stop_event.wait())
         done, _pending = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -262,10 +267,17 @@ class BotService:
         except (ValueError, ValidationError):
             log.warning("ignored malformed webhook update")
             return web.json_response({})
+        # Beyond MAX_UPDATES_IN_FLIGHT, Telegram's request waits: memory stays bounded and
+        # Telegram slows its deliveries instead.
+        await self._slots.acquire()
         task = asyncio.create_task(self.dispatcher.feed_update(self.bot, update))
         self._feeds.add(task)
-        task.add_done_callback(self._feeds.discard)
+        task.add_done_callback(self._feed_done)
         return web.json_response({})
+
+    def _feed_done(self, task: asyncio.Task[Any]) -> None:
+        self._feeds.discard(task)
+        self._slots.release()
 
     async def _shutdown(self) -> None:
         if self._feeds:  # webhook updates already accepted are finished, not dropped

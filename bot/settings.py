@@ -39,6 +39,7 @@ class Settings:
     session_ttl_days: int = 30
     log_level: str = "INFO"
     chat_interval: float = 1.0
+    max_in_flight: int = 100
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,11 +50,14 @@ class Settings:
             port = int(env.get("WEBHOOK_PORT") or 8080)
             ttl = int(env.get("SESSION_TTL_DAYS") or 30)
             interval = float(env.get("CHAT_MIN_INTERVAL") or 1.0)
+            in_flight = int(env.get("MAX_UPDATES_IN_FLIGHT") or 100)
         except ValueError as exc:
-            raise SettingsError(
-                f"WEBHOOK_PORT, SESSION_TTL_DAYS and CHAT_MIN_INTERVAL must be numbers: {exc}") from exc
+            raise SettingsError(f"WEBHOOK_PORT, SESSION_TTL_DAYS, CHAT_MIN_INTERVAL and "
+                                f"MAX_UPDATES_IN_FLIGHT must be numbers: {exc}") from exc
         if ttl < 1:
             raise SettingsError("SESSION_TTL_DAYS must be at least 1")
+        if in_flight < 1:
+            raise SettingsError("MAX_UPDATES_IN_FLIGHT must be at least 1")
         return cls(
             bot_token=(env.get("BOT_TOKEN") or "").strip(),
             api_base=(env.get("TELEGRAM_API_BASE") or "").strip().rstrip("/"),
@@ -70,4 +74,5 @@ class Settings:
             session_ttl_days=ttl,
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             chat_interval=interval,
+            max_in_flight=in_flight,
         )

@@ -386,3 +386,41 @@ async def test_slow_api_and_oversized_text(fake_telegram: FakeTelegram, data: Pa
     sends = [c for c in fake_telegram.calls("sendMessage") if c.ok]
     assert len(sends) == 2
     assert_clean(fake_telegram)
+
+
+@pytest.mark.parametrize("webhook", [False, True])
+async def test_updates_in_flight_are_bounded(fake_telegram: FakeTelegram, data: Path,
+                                             webhook: bool) -> None:
+    port = free_port()
+    extra = {"MAX_UPDATES_IN_FLIGHT": "3"}
+    if webhook:
+        extra.update(WEBHOOK_PORT=str(port), WEBHOOK_URL="https://bot.example.org/webhook",
+                     WEBHOOK_SECRET=SECRET)
+    async with running(bot_settings(fake_telegram, data, **extra), webhook=webhook) as service:
+        users = [fake_telegram.user(5100 + i) for i in range(12)]
+        fake_telegram.delay_next("sendMessage", 0.2, times=12)  # every answer is slow
+        most = 0
+
+        async def watch() -> None:
+            nonlocal most
+            while True:
+                most = max(most, service.in_flight.count)
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.create_task(watch())
+        updates = [fake_telegram.make_message_update(u.chat_id, "/start", user=u.as_dict())
+                   for u in users]
+        if webhook:
+            url = f"http://127.0.0.1:{port}/webhook"
+            statuses = await asyncio.gather(*(fake_telegram.post_webhook(url, u, SECRET)
+                                              for u in updates))
+            assert statuses == [200] * 12
+        else:
+            for update in updates:
+                fake_telegram.queue_update(update)
+        for user in users:  # every update is served, none dropped
+            (reply,) = await user.wait_reply(timeout=10)
+            assert reply.event == "send"
+        watcher.cancel()
+    assert 1 <= most <= 3
+    assert_clean(fake_telegram)
