@@ -110,6 +110,8 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.sheet = LawyerSheet(self.i18n, self.tree.source_language)
+        for code in self.tree.codes:
+            self.sheet.warm(code)
         # Built now, not on the first search, so no user waits while an index is made.
         self._search = {code: SearchIndex(lang) for code, lang in self.tree.languages.items()}
 

@@ -70,6 +70,12 @@ class LawyerSheet:
             self._envs[lang] = env
         return env
 
+    def warm(self, lang: str) -> None:
+        """Compile ``lang``'s templates now, so the first person asking for a sheet does not wait."""
+        env = self._env(lang)
+        env.get_template("sheet.j2")
+        env.get_template("sheet_document.html.j2")
+
     def context(self, lang: str, facts: tuple[tuple[str, str], ...], today: date) -> dict[str, Any]:
         """The values the templates use, from the facts."""
         single = _Facts()
