@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bot.loader import load_tree
+from bot.runner import BotService
 from bot.telegram_html import visible_text
 from e2e import PG_URL, SECRET, bot_settings, content_buttons, free_port, running
 from fake_telegram import FakeTelegram
@@ -15,17 +16,23 @@ from helpers import CONTENT
 TREE, _ = load_tree(CONTENT)
 
 
-async def test_two_webhook_replicas_keep_one_conversation_consistent(fake_telegram: FakeTelegram,
-                                                                     tmp_path: Path) -> None:
+async def two_replicas(stack: AsyncExitStack, fake_telegram: FakeTelegram,
+                       tmp_path: Path) -> tuple[list[BotService], list[str]]:
+    """Two webhook replicas on one database with one session secret, and their webhook URLs."""
     database = PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
     ports = [free_port(), free_port()]
-    urls = [f"http://127.0.0.1:{port}/webhook" for port in ports]
+    replicas = [await stack.enter_async_context(running(bot_settings(
+        fake_telegram, tmp_path / f"data{i}", DATABASE_URL=database, WEBHOOK_PORT=str(port),
+        WEBHOOK_URL="https://bot.example.org/webhook", WEBHOOK_SECRET=SECRET,
+        SESSION_SECRET="one-secret-shared-by-all-replicas"), webhook=True))
+        for i, port in enumerate(ports)]
+    return replicas, [f"http://127.0.0.1:{port}/webhook" for port in ports]
+
+
+async def test_two_webhook_replicas_keep_one_conversation_consistent(fake_telegram: FakeTelegram,
+                                                                     tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
-        replicas = [await stack.enter_async_context(running(bot_settings(
-            fake_telegram, tmp_path / f"data{i}", DATABASE_URL=database, WEBHOOK_PORT=str(port),
-            WEBHOOK_URL="https://bot.example.org/webhook", WEBHOOK_SECRET=SECRET,
-            SESSION_SECRET="one-secret-shared-by-all-replicas"), webhook=True))
-            for i, port in enumerate(ports)]
+        replicas, urls = await two_replicas(stack, fake_telegram, tmp_path)
         user = fake_telegram.user(6001, language_code="es")
         update = fake_telegram.make_message_update(user.chat_id, "/start", user=user.as_dict())
         assert await fake_telegram.post_webhook(urls[0], update, SECRET) == 200
@@ -75,15 +82,8 @@ async def test_two_webhook_replicas_keep_one_conversation_consistent(fake_telegr
 
 async def test_forget_on_one_replica_is_not_undone_by_another_replicas_memory(
         fake_telegram: FakeTelegram, tmp_path: Path) -> None:
-    database = PG_URL or f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    ports = [free_port(), free_port()]
-    urls = [f"http://127.0.0.1:{port}/webhook" for port in ports]
     async with AsyncExitStack() as stack:
-        replicas = [await stack.enter_async_context(running(bot_settings(
-            fake_telegram, tmp_path / f"data{i}", DATABASE_URL=database, WEBHOOK_PORT=str(port),
-            WEBHOOK_URL="https://bot.example.org/webhook", WEBHOOK_SECRET=SECRET,
-            SESSION_SECRET="one-secret-shared-by-all-replicas"), webhook=True))
-            for i, port in enumerate(ports)]
+        replicas, urls = await two_replicas(stack, fake_telegram, tmp_path)
         user = fake_telegram.user(6002, language_code="en")
         start = fake_telegram.make_message_update(user.chat_id, "/start", user=user.as_dict())
         assert await fake_telegram.post_webhook(urls[0], start, SECRET) == 200
