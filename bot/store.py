@@ -114,7 +114,6 @@ class _SqliteSessions:
         self._slow: sqlite3.Connection | None = None
         self._writes = 0
         self._checkpoint: asyncio.Task[None] | None = None
-        self.deferred = 0  # statements that found the database locked and went to the thread
 
     def _fast_db(self) -> sqlite3.Connection:
         if self._fast is None:
@@ -136,7 +135,6 @@ class _SqliteSessions:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            self.deferred += 1
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self._pool, lambda: job(self._slow_db()))
         if write:
