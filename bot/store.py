@@ -144,10 +144,21 @@ class _SqliteSessions:
                 self._checkpoint = asyncio.create_task(self._run_checkpoint())
         return result
 
+    def _checkpoint_now(self) -> None:
+        # RESTART, not PASSIVE: a passive checkpoint racing with inline writes never catches up,
+        # so the log would never start over and would grow without end. Writers wait (they go
+        # to this thread) while it runs; it waits at most 100 ms for readers, else does what
+        # it can and the next one finishes.
+        db = self._slow_db()
+        db.execute("PRAGMA busy_timeout=100")
+        try:
+            db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            db.execute("PRAGMA busy_timeout=5000")
+
     async def _run_checkpoint(self) -> None:
         try:
-            await asyncio.get_running_loop().run_in_executor(
-                self._pool, lambda: self._slow_db().execute("PRAGMA wal_checkpoint(PASSIVE)"))
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._checkpoint_now)
         except sqlite3.Error as exc:  # the next one will try again; nothing is lost
             log.warning("sqlite checkpoint failed error=%s", type(exc).__name__)
         finally:

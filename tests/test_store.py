@@ -141,7 +141,7 @@ async def test_sqlite_wal_is_checkpointed_as_sessions_are_written(tmp_path: Path
         probe = sqlite3.connect(path)
         _busy, frames, _done = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         probe.close()
-        assert 0 < frames < 1500
+        assert 0 < frames < 3000  # 5,000 without checkpoints (two pages per commit)
         assert await store.load("k") == ({"lang": "en", "n": 2500}, 2501)
     finally:
         await store.close()
