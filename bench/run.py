@@ -676,29 +676,19 @@ class HttpDriver:
         return action_label(kind, payload), float(done) - started
 
 
-@dataclass
-class HttpResult:
-    """What the HTTP mode measured: a row per bot and each bot process's peak RSS (MB)."""
-
-    rows: list[Stats]
-    rss_ours: float
-    rss_bare: float
-
-
 def process_cpu(pid: int) -> float:
     """CPU seconds (user + system) a process has used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def process_rss(pid: int) -> tuple[float, float]:
-    """(peak, current) resident set size of a process, in MB, from /proc."""
-    values = {}
+def process_peak_rss(pid: int) -> float:
+    """Peak resident set size of a process (VmHWM), in MB, from /proc."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _sep, rest = line.partition(":")
-        if name in ("VmHWM", "VmRSS"):
-            values[name] = int(rest.split()[0]) / 1024
-    return values["VmHWM"], values["VmRSS"]
+        if name == "VmHWM":
+            return int(rest.split()[0]) / 1024
+    raise LookupError(f"no VmHWM for process {pid}")
 
 
 async def drive_process(label: str, command: list[str], env: dict[str, str], fake: Any, replies: int,
@@ -725,16 +715,17 @@ async def drive_process(label: str, command: list[str], env: dict[str, str], fak
                                 args.max_seconds)
         stats.cpu = process_cpu(process.pid) - cpu  # the bot's CPU, not this process's
         stats.gc_count = stats.gc_seconds = stats.gc_max = 0  # not seen from here
-        peak, _current = process_rss(process.pid)
-        return stats, peak
+        return stats, process_peak_rss(process.pid)
     finally:
         if process.returncode is None:
             process.terminate()
             await asyncio.wait_for(process.wait(), 30)
 
 
-async def http_mode(args: argparse.Namespace, content: Path, temp: Path) -> HttpResult:
-    """``kyr-bot run`` as its own process polling the fake Bot API server, then a bare bot."""
+async def http_mode(args: argparse.Namespace, content: Path, temp: Path) -> float:
+    """``kyr-bot run`` as its own process polling the fake Bot API server, then a bare bot.
+
+    Returns the peak RSS of the ``kyr-bot run`` process, in MB."""
     rows: list[Stats] = []
     rss: list[float] = []
     runs = [("kyr-bot", [sys.executable, "-m", "bot", "run"], 2),
@@ -765,7 +756,7 @@ async def http_mode(args: argparse.Namespace, content: Path, temp: Path) -> Http
     print(f"ratio kyr-bot / bare over HTTP (upd/s): {rows[0].rate / rows[1].rate:.2f}")
     if args.per_action:
         print_actions(rows[0])
-    return HttpResult(rows, rss[0], rss[1])
+    return rss[0]
 
 
 # ----------------------------------------------------------------------------- main
@@ -776,11 +767,11 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         content, build_seconds = choose_content(args.content, temp)
         result: InProcessResult | None = None
-        http: HttpResult | None = None
+        http_rss: float | None = None
         if args.mode in ("inprocess", "both"):
             result = await in_process(args, content, build_seconds, temp)
         if args.mode in ("http", "both"):
-            http = await http_mode(args, content, temp)
+            http_rss = await http_mode(args, content, temp)
         checks: list[tuple[str, str, bool]] = []
         if result is not None:
             sequential, saturated, paced = result.ours
@@ -793,9 +784,9 @@ async def main_async(args: argparse.Namespace) -> int:
                 (f"p99 < {TARGET_P99_MS:.0f} ms at {args.users} users (paced, 1/s each)",
                  f"{p99:.1f} ms", p99 < TARGET_P99_MS),
             ]
-        if http is not None:
+        if http_rss is not None:
             checks.append((f"peak RSS < {TARGET_RSS_MB:.0f} MB (the kyr-bot run process)",
-                           f"{http.rss_ours:.1f} MB", http.rss_ours < TARGET_RSS_MB))
+                           f"{http_rss:.1f} MB", http_rss < TARGET_RSS_MB))
         if checks:
             print("\nTARGETS (5,000-step load + check: see bench/check_speed.py)")
             for name, value, holds in checks:
