@@ -1,0 +1,49 @@
+"""The lawyer summary's fact vocabulary, declared once: every key, its values, its old values.
+
+Content files record facts with ``fact: key=value`` (or ``key+=value`` for a list). The checker
+refuses a key or value not declared here, the lawyer summary renders only these, and a session
+saved under an older vocabulary is read through ``legacy`` so its summary stays correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    """One fact key: the values content may record, and how older values read today."""
+
+    key: str
+    values: tuple[str, ...]
+    multi: bool = False  # recorded with ``+=``: the person may choose several values
+    legacy: Mapping[str, str] = field(default_factory=dict)  # value in old sessions -> value now
+
+
+def _specs(*specs: FactSpec) -> Mapping[str, FactSpec]:
+    return MappingProxyType({spec.key: spec for spec in specs})
+
+
+FACTS: Mapping[str, FactSpec] = _specs(
+    FactSpec("who", ("self", "relative")),
+    FactSpec("detained", ("yes", "no", "unknown")),
+    # Until content v2, "aca" meant the motion to pretermit, and "dismiss" covered both motions.
+    FactSpec("motion", ("pretermit", "dismiss-case", "unknown"),
+             legacy={"aca": "pretermit", "dismiss": "pretermit-or-dismiss"}),
+    FactSpec("country", ("guatemala", "honduras", "ecuador", "uganda", "el-salvador", "mexico",
+                         "paraguay", "rwanda", "eswatini", "south-sudan", "costa-rica", "panama",
+                         "kosovo", "other", "unknown")),
+    FactSpec("fear", ("yes", "no", "unsure")),
+    FactSpec("ground", ("race", "religion", "nationality", "social-group", "political-opinion"),
+             multi=True),
+    FactSpec("arrival", ("under-1-year", "over-1-year", "unknown")),
+    FactSpec("hearing", ("scheduled", "unknown")),
+)
+
+
+def current_value(key: str, value: str) -> str:
+    """A stored fact value as today's vocabulary reads it (old values mapped, others kept)."""
+    spec = FACTS.get(key)
+    return spec.legacy.get(value, value) if spec else value
