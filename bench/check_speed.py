@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.gen_tree import generate_tree
 from bot.app import build_engine
-from bot.checks import check_content, check_tree
-from bot.i18n import I18n
-from bot.loader import load_tree
+from bot.content.checks import check_content, check_tree
+from bot.content.loader import load_tree
+from bot.words.i18n import I18n
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"

@@ -51,8 +51,8 @@ from typing import Any, Protocol, cast
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # As in the deployed bot, the bot package comes before aiogram, which then builds its types on
-# first use (bot/lazy_aiogram.py). The bare baseline shares that aiogram in this process.
-import bot.lazy_aiogram as _lazy  # noqa: F401  # isort: skip
+# first use (bot/telegram/lazy_aiogram.py). The bare baseline shares that aiogram in this process.
+import bot.telegram.lazy_aiogram as _lazy  # noqa: F401  # isort: skip
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
@@ -64,10 +64,10 @@ from aiogram.types import Update
 from bench.bare_bot import bare_dispatcher
 from bench.gen_tree import generate_tree
 from bot.app import build_engine
-from bot.problems import ContentError
-from bot.runner import BotService, register_commands
+from bot.content.problems import ContentError
 from bot.settings import Settings
-from bot.tg_delivery import RetryMiddleware
+from bot.telegram.delivery import RetryMiddleware
+from bot.telegram.runner import BotService, register_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
@@ -259,7 +259,7 @@ class LocalSession(BaseSession):
 
 
 def local_bot(session: LocalSession) -> Bot:
-    """A Bot like ``bot.runner.create_bot`` makes (HTML, no previews, retries) on ``session``."""
+    """A Bot like ``bot.telegram.runner.create_bot`` makes (HTML, no previews, retries) on ``session``."""
     session.middleware(RetryMiddleware())
     return Bot(TOKEN, session=session, default=DefaultBotProperties(
         parse_mode=ParseMode.HTML, link_preview_is_disabled=True))

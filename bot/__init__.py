@@ -1,8 +1,7 @@
-"""kyr-bot: a multilingual know-your-rights chatbot for people facing third-country removal."""
+"""kyr-bot: a multilingual know-your-rights chatbot for people facing third-country removal.
 
-from bot.lazy_aiogram import defer_aiogram_types
+Entry points: ``kyr-bot`` (:func:`bot.cli.main`); the engine (:mod:`bot.conversation.engine`);
+the Telegram service (:mod:`bot.telegram.runner`); the terminal chat (:mod:`bot.terminal`).
+"""
 
 __version__ = "0.1.0"
-
-# Before any module of the bot imports aiogram: saves ~110 MB of memory (see lazy_aiogram).
-defer_aiogram_types()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.checks import check_tree
-from bot.engine import Engine
-from bot.i18n import I18n
-from bot.loader import load_tree
-from bot.problems import ContentError
+from bot.content.checks import check_tree
+from bot.content.loader import load_tree
+from bot.content.problems import ContentError
+from bot.conversation.engine import Engine
+from bot.words.i18n import I18n
 
 
 def build_engine(content_dir: Path, locales_dir: Path | None) -> Engine:

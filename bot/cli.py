@@ -10,11 +10,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.checks import check_content
+from bot.content.checks import check_content
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from bot.store import SessionStore
+    from bot.store.sessions import SessionStore
 
 T = TypeVar("T")
 
@@ -45,8 +45,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Walk the content in the terminal."""
     from bot.app import build_engine
-    from bot.chat import run_chat
-    from bot.problems import ContentError
+    from bot.content.problems import ContentError
+    from bot.terminal import run_chat
 
     content, locales = _paths(args, settings)
     try:
@@ -58,7 +58,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_content_error(exc: Exception) -> None:
-    from bot.problems import ContentError
+    from bot.content.problems import ContentError
 
     print("The content has errors, so it cannot be used. Run 'kyr-bot check' for details:",
           file=sys.stderr)
@@ -69,8 +69,8 @@ def _print_content_error(exc: Exception) -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Telegram bot until SIGINT/SIGTERM."""
-    from bot.problems import ContentError
-    from bot.runner import configure_logging, serve
+    from bot.content.problems import ContentError
+    from bot.telegram.runner import configure_logging, serve
 
     configure_logging(settings.log_level)
     try:
@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def _on_store(settings: Settings, job: Callable[[SessionStore], Awaitable[T]]) -> T:
     """Open the store, run ``job`` on it, close it."""
 
-    from bot.store import SessionStore
+    from bot.store.sessions import SessionStore
 
     async def run() -> T:
         store = SessionStore(settings.database_url)
@@ -111,7 +111,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     """Print anonymous counts per day, language and step."""
-    from bot.stats import format_stats
+    from bot.store.stats import format_stats
 
     print(format_stats(_on_store(settings, lambda store: store.stats(args.since))))
     return 0
@@ -119,7 +119,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_catalogs(args: argparse.Namespace, settings: Settings) -> int:
     """Update the interface catalogs from the code, or start a new language."""
-    from bot import catalogs
+    from bot.words import catalogs
 
     locales = args.locales or settings.locales_dir
     if args.action == "update":

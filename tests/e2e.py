@@ -9,8 +9,8 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.runner import BotService
 from bot.settings import Settings
+from bot.telegram.runner import BotService
 from fake_telegram import FakeTelegram, FakeUser
 from helpers import CONTENT, LOCALES
 
@@ -60,7 +60,7 @@ async def clear_pg() -> None:
     """Empty the PostgreSQL tables so each test starts from nothing."""
     from sqlalchemy import text
 
-    from bot.store import SessionStore
+    from bot.store.sessions import SessionStore
 
     store = SessionStore(PG_URL)
     await store.open()

@@ -32,7 +32,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import UpdateType
 from aiohttp import BodyPartReader, ClientSession, ClientTimeout, MultipartReader, web
 
-from bot.telegram_html import (
+from bot.content.telegram_html import (
     MAX_BUTTON_CHARS,
     MAX_CALLBACK_BYTES,
     MAX_MESSAGE_CHARS,

@@ -6,9 +6,9 @@ import re
 import shutil
 from pathlib import Path
 
-from bot import actions as a
 from bot.app import build_engine
-from bot.checks import check_content
+from bot.content.checks import check_content
+from bot.conversation import actions
 from e2e import bot_settings, running
 from fake_telegram import FakeTelegram
 from helpers import LOCALES, MINI, copy_tree
@@ -42,11 +42,11 @@ def test_new_language_is_checked_and_offered(tmp_path: Path) -> None:
     assert report.errors == []
     assert any(line.startswith("pt: interface ") and "content 100%" in line for line in report.summary)
     engine = build_engine(content, locales)
-    state, _ = engine.step(engine.new_state("pt-BR"), a.Start())
+    state, _ = engine.step(engine.new_state("pt-BR"), actions.Start())
     assert state.lang == "pt"
-    _, picker = engine.step(state, a.PickLanguage())
+    _, picker = engine.step(state, actions.PickLanguage())
     assert "Português" in [b.label for b in picker.buttons()]
-    state, screen = engine.step(state, a.Go("fear"))
+    state, screen = engine.step(state, actions.Go("fear"))
     assert "◀️ Voltar" in [b.label for b in screen.buttons()]
 
 

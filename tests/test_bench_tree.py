@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.checks import check_content
+from bot.content.checks import check_content
 from helpers import LOCALES, ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))

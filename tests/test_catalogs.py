@@ -7,8 +7,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot import catalogs
-from bot.i18n import I18n
+from bot.words import catalogs
+from bot.words.i18n import I18n
 from helpers import LOCALES, ROOT
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import check_content
+from bot.content.checks import check_content
 from helpers import LOCALES, MINI, copy_tree, edit, line_of
 
 

@@ -71,7 +71,7 @@ def test_purge_and_stats_commands(tmp_path: Path) -> None:
     import asyncio
     from datetime import date, timedelta
 
-    from bot.store import SessionStore
+    from bot.store.sessions import SessionStore
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'kyr.db'}"
 

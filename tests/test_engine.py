@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import actions as a
 from bot.app import build_engine
-from bot.engine import Engine, Screen, State
-from bot.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
+from bot.content.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
+from bot.conversation import actions
+from bot.conversation.engine import Engine, Screen, State
 from helpers import CONTENT, LOCALES, MINI, copy_tree, edit
 
 
@@ -28,7 +28,7 @@ def labels(screen: Screen) -> list[str]:
     return [b.label for b in screen.buttons()]
 
 
-def actions_of(screen: Screen) -> list[a.Action]:
+def actions_of(screen: Screen) -> list[actions.Action]:
     return [b.action for b in screen.buttons()]
 
 
@@ -37,13 +37,13 @@ def assert_screen_ok(screen: Screen) -> None:
     assert 0 < telegram_length(visible_text(screen.text)) <= MAX_MESSAGE_CHARS
     for button in screen.buttons():
         assert 0 < len(button.label) <= 64
-        if not isinstance(button.action, a.Start | a.Search | a.Invalid):
-            assert len(a.encode(button.action).encode()) <= 64
+        if not isinstance(button.action, actions.Start | actions.Search | actions.Invalid):
+            assert len(actions.encode(button.action).encode()) <= 64
 
 
 def walk(engine: Engine, lang: str) -> set[str]:
     """Breadth-first over every button from /start; returns the nodes reached."""
-    state, screen = engine.step(engine.new_state(lang), a.Start())
+    state, screen = engine.step(engine.new_state(lang), actions.Start())
     seen = {state.node}
     queue = deque([(state, screen)])
     while queue:
@@ -52,7 +52,7 @@ def walk(engine: Engine, lang: str) -> set[str]:
         nav = labels(screen)
         assert any("Language" in x or "Idioma" in x or "Langue" in x for x in nav) or screen.kind != "node"
         for action in actions_of(screen):
-            if isinstance(action, a.Go) and action.target not in seen:
+            if isinstance(action, actions.Go) and action.target not in seen:
                 new_state, new_screen = engine.step(state, action)
                 assert new_state.node == action.target
                 seen.add(action.target)
@@ -67,9 +67,10 @@ def test_every_real_node_is_reachable_through_buttons(real: Engine, lang: str) -
 
 def test_every_real_screen_kind_renders_in_every_language(real: Engine) -> None:
     for lang in real.tree.codes:
-        state, _ = real.step(real.new_state(lang), a.Start())
-        for action in (a.PickLanguage(), a.AskForget(), a.Sheet(), a.Privacy(), a.Help(),
-                       a.Search("judge lawyer"), a.Invalid("old"), a.Forget()):
+        state, _ = real.step(real.new_state(lang), actions.Start())
+        for action in (actions.PickLanguage(), actions.AskForget(), actions.Sheet(), actions.Privacy(),
+                       actions.Help(), actions.Search("judge lawyer"), actions.Invalid("old"),
+                       actions.Forget()):
             _, screen = real.step(state, action)
             assert_screen_ok(screen)
 
@@ -81,79 +82,79 @@ def test_endings_carry_notice_and_lawyer_summary(real: Engine) -> None:
                                          "accredited representative about your case.")
         for node in real.tree.languages[lang].nodes.values():
             state = State(lang=lang, node=node.id, version=real.tree.version)
-            _, screen = real.step(state, a.Show())
+            _, screen = real.step(state, actions.Show())
             if node.end:
                 assert notice in visible_text(screen.text)
-                assert any(isinstance(x, a.Sheet) for x in actions_of(screen))
+                assert any(isinstance(x, actions.Sheet) for x in actions_of(screen))
 
 
 def test_navigation_buttons_on_every_screen(mini: Engine) -> None:
-    state, screen = mini.step(mini.new_state("en"), a.Start())
+    state, screen = mini.step(mini.new_state("en"), actions.Start())
     kinds = [type(x) for x in actions_of(screen)]
-    assert a.PickLanguage in kinds and a.AskForget in kinds
-    assert a.Back not in kinds  # nothing to go back to on the very first screen
-    state, screen = mini.step(state, a.Go("fear"))
+    assert actions.PickLanguage in kinds and actions.AskForget in kinds
+    assert actions.Back not in kinds  # nothing to go back to on the very first screen
+    state, screen = mini.step(state, actions.Go("fear"))
     kinds = [type(x) for x in actions_of(screen)]
-    assert {a.Back, a.Home, a.PickLanguage, a.AskForget} <= set(kinds)
+    assert {actions.Back, actions.Home, actions.PickLanguage, actions.AskForget} <= set(kinds)
 
 
 def test_back_restores_node_and_facts(mini: Engine) -> None:
-    state, _ = mini.step(mini.new_state("en"), a.Start())
-    state, _ = mini.step(state, a.Go("fear"))
+    state, _ = mini.step(mini.new_state("en"), actions.Start())
+    state, _ = mini.step(state, actions.Go("fear"))
     assert state.facts == (("fear", "unsure"),)
-    state, _ = mini.step(state, a.Go("fear-yes"))
+    state, _ = mini.step(state, actions.Go("fear-yes"))
     assert state.facts == (("fear", "yes"),)
-    state, screen = mini.step(state, a.Back())
+    state, screen = mini.step(state, actions.Back())
     assert state.node == "fear" and state.facts == (("fear", "unsure"),)
     assert "Are you afraid?" in screen.text
-    state, _ = mini.step(state, a.Back())
-    state, screen = mini.step(state, a.Back())  # nothing left: stays put
+    state, _ = mini.step(state, actions.Back())
+    state, screen = mini.step(state, actions.Back())  # nothing left: stays put
     assert state.node == "start" and screen.kind == "node"
 
 
 def test_list_facts_accumulate_and_home_keeps_them(mini: Engine) -> None:
-    state, _ = mini.step(mini.new_state("en"), a.Start())
-    state, _ = mini.step(state, a.Go("grounds"))
-    state, _ = mini.step(state, a.Go("fear"))
-    state, _ = mini.step(state, a.Go("fear-no"))
-    state, _ = mini.step(state, a.Go("grounds"))
+    state, _ = mini.step(mini.new_state("en"), actions.Start())
+    state, _ = mini.step(state, actions.Go("grounds"))
+    state, _ = mini.step(state, actions.Go("fear"))
+    state, _ = mini.step(state, actions.Go("fear-no"))
+    state, _ = mini.step(state, actions.Go("grounds"))
     assert state.facts == (("ground", "religion"), ("ground", "race"), ("fear", "no"))
-    state, _ = mini.step(state, a.Home())
+    state, _ = mini.step(state, actions.Home())
     assert state.node == "start" and ("fear", "no") in state.facts
-    state, _ = mini.step(state, a.Back())
+    state, _ = mini.step(state, actions.Back())
     assert state.node == "grounds"
 
 
 def test_restart_clears_trail_and_facts(mini: Engine) -> None:
-    state, _ = mini.step(mini.new_state("es"), a.Start())
-    state, _ = mini.step(state, a.Go("fear"))
-    state, _ = mini.step(state, a.Restart())
+    state, _ = mini.step(mini.new_state("es"), actions.Start())
+    state, _ = mini.step(state, actions.Go("fear"))
+    state, _ = mini.step(state, actions.Restart())
     assert (state.node, state.trail, state.facts, state.lang) == ("start", (), (), "es")
 
 
 def test_language_switch_stays_on_node(mini: Engine) -> None:
-    state, _ = mini.step(mini.new_state("en"), a.Start())
-    state, _ = mini.step(state, a.Go("fear"))
-    state, screen = mini.step(state, a.PickLanguage())
+    state, _ = mini.step(mini.new_state("en"), actions.Start())
+    state, _ = mini.step(state, actions.Go("fear"))
+    state, screen = mini.step(state, actions.PickLanguage())
     assert screen.kind == "language" and "Español" in labels(screen)
-    state, screen = mini.step(state, a.SetLanguage("es"))
+    state, screen = mini.step(state, actions.SetLanguage("es"))
     assert state.lang == "es" and state.node == "fear" and "¿Tiene miedo?" in screen.text
-    state, screen = mini.step(state, a.SetLanguage("xx"))
+    state, screen = mini.step(state, actions.SetLanguage("xx"))
     assert state.lang == "es" and screen.kind == "language"
 
 
 def test_stale_button_to_removed_node(mini: Engine) -> None:
-    state, _ = mini.step(mini.new_state("en"), a.Start())
-    state, screen = mini.step(state, a.Go("no-such-node"))
+    state, _ = mini.step(mini.new_state("en"), actions.Start())
+    state, screen = mini.step(state, actions.Go("no-such-node"))
     assert state.node == "start" and "older version" in screen.text
-    state, screen = mini.step(state, a.Invalid("malformed"))
+    state, screen = mini.step(state, actions.Invalid("malformed"))
     assert "older version" in screen.text and screen.kind == "node"
 
 
 def test_node_removed_by_content_update(mini: Engine, tmp_path: Path) -> None:
-    state, _ = mini.step(mini.new_state("en"), a.Start())
-    state, _ = mini.step(state, a.Go("fear"))
-    state, _ = mini.step(state, a.Go("fear-no"))
+    state, _ = mini.step(mini.new_state("en"), actions.Start())
+    state, _ = mini.step(state, actions.Go("fear"))
+    state, _ = mini.step(state, actions.Go("fear-no"))
     root = copy_tree(MINI, tmp_path / "content")
     for lang in ("en", "es"):
         f = root / lang / "topic.md"
@@ -163,25 +164,25 @@ def test_node_removed_by_content_update(mini: Engine, tmp_path: Path) -> None:
         edit(f, "-> [No](grounds)\n", "")
     updated = build_engine(root, LOCALES)
     assert updated.tree.version != mini.tree.version
-    new, screen = updated.step(state, a.Back())
+    new, screen = updated.step(state, actions.Back())
     assert new.node == "start" and "updated" in screen.text
     assert new.version == updated.tree.version
-    new, screen = updated.step(state, a.Go("fear-yes"))
+    new, screen = updated.step(state, actions.Go("fear-yes"))
     assert new.node == "fear-yes"
 
 
 def test_unknown_language_in_state_falls_back(mini: Engine) -> None:
     state = State(lang="de", node="fear")
-    new, _ = mini.step(state, a.Show())
+    new, _ = mini.step(state, actions.Show())
     assert new.lang == "en" and new.node == "fear"
 
 
 def test_forget_resets_and_flags(mini: Engine) -> None:
-    state, _ = mini.step(mini.new_state("es"), a.Start())
-    state, _ = mini.step(state, a.Go("fear"))
-    _, ask = mini.step(state, a.AskForget())
+    state, _ = mini.step(mini.new_state("es"), actions.Start())
+    state, _ = mini.step(state, actions.Go("fear"))
+    _, ask = mini.step(state, actions.AskForget())
     assert ask.kind == "forget-ask" and not ask.forget
-    new, screen = mini.step(state, a.Forget())
+    new, screen = mini.step(state, actions.Forget())
     assert screen.forget and new.facts == () and new.trail == () and new.lang == "es"
 
 
@@ -198,7 +199,7 @@ def test_forget_resets_and_flags(mini: Engine) -> None:
     ],
 )
 def test_deep_links(mini: Engine, payload: str, lang: str, node: str) -> None:
-    state, screen = mini.step(mini.new_state("en"), a.Start(payload))
+    state, screen = mini.step(mini.new_state("en"), actions.Start(payload))
     assert (state.lang, state.node) == (lang, node)
     assert screen.kind == "node"
 
@@ -210,19 +211,19 @@ def test_telegram_language_negotiation(mini: Engine) -> None:
 
 
 def test_search_finds_nodes_in_the_users_language(real: Engine) -> None:
-    state, _ = real.step(real.new_state("es"), a.Start())
-    _, screen = real.step(state, a.Search("abogado"))
+    state, _ = real.step(real.new_state("es"), actions.Start())
+    _, screen = real.step(state, actions.Search("abogado"))
     assert screen.kind == "search"
-    targets = [x.target for x in actions_of(screen) if isinstance(x, a.Go)]
+    targets = [x.target for x in actions_of(screen) if isinstance(x, actions.Go)]
     assert 1 <= len(targets) <= 3
-    _, screen = real.step(state, a.Search("xyzzy qwerty"))
+    _, screen = real.step(state, actions.Search("xyzzy qwerty"))
     assert screen.kind == "search-none"
 
 
 def test_search_ranks_titles_first(mini: Engine) -> None:
-    state, _ = mini.step(mini.new_state("en"), a.Start())
-    _, screen = mini.step(state, a.Search("grounds"))
-    targets = [x.target for x in actions_of(screen) if isinstance(x, a.Go)]
+    state, _ = mini.step(mini.new_state("en"), actions.Start())
+    _, screen = mini.step(state, actions.Search("grounds"))
+    targets = [x.target for x in actions_of(screen) if isinstance(x, actions.Go)]
     assert targets[0] == "grounds"
 
 
@@ -236,13 +237,13 @@ def test_state_round_trip() -> None:
 
 @pytest.mark.parametrize("data", ["", "0:g:x", "1:g:", "1:zz", "1:g:a:b", "garbage", "1:l:"])
 def test_malformed_callback_data_decodes_to_invalid(data: str) -> None:
-    assert isinstance(a.decode(data), a.Invalid)
+    assert isinstance(actions.decode(data), actions.Invalid)
 
 
 def test_callback_round_trip() -> None:
-    for action in (a.Go("tc-start"), a.SetLanguage("es"), a.Back(), a.Home(), a.Show(),
-                   a.PickLanguage(), a.Restart(), a.AskForget(), a.Forget(), a.Sheet(),
-                   a.Privacy(), a.Help()):
-        assert a.decode(a.encode(action)) == action
+    for action in (actions.Go("tc-start"), actions.SetLanguage("es"), actions.Back(), actions.Home(),
+                   actions.Show(), actions.PickLanguage(), actions.Restart(), actions.AskForget(),
+                   actions.Forget(), actions.Sheet(), actions.Privacy(), actions.Help()):
+        assert actions.decode(actions.encode(action)) == action
     with pytest.raises(ValueError):
-        a.encode(a.Search("x"))
+        actions.encode(actions.Search("x"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import actions as a
 from bot.app import build_engine
-from bot.engine import MAX_TRAIL, State
-from bot.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
+from bot.content.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
+from bot.conversation import actions
+from bot.conversation.engine import MAX_TRAIL, State
 from helpers import LOCALES, MINI
 
 ENGINE = build_engine(MINI, LOCALES)
@@ -16,15 +16,16 @@ NODES = sorted(ENGINE.tree.languages["en"].nodes)
 LANGS = sorted(ENGINE.tree.languages)
 
 node_ids = st.sampled_from(NODES) | st.text(max_size=30)
-actions = st.one_of(
-    st.builds(a.Go, node_ids),
-    st.builds(a.SetLanguage, st.sampled_from(LANGS) | st.text(max_size=5)),
-    st.builds(a.Start, st.text(max_size=64)),
-    st.builds(a.Search, st.text(max_size=300)),
-    st.builds(a.Invalid, st.text(max_size=10)),
-    st.sampled_from([a.Back(), a.Home(), a.Show(), a.PickLanguage(), a.Restart(), a.AskForget(),
-                     a.Forget(), a.Sheet(), a.Privacy(), a.Help()]),
-    st.text(max_size=70).map(a.decode),
+any_action = st.one_of(
+    st.builds(actions.Go, node_ids),
+    st.builds(actions.SetLanguage, st.sampled_from(LANGS) | st.text(max_size=5)),
+    st.builds(actions.Start, st.text(max_size=64)),
+    st.builds(actions.Search, st.text(max_size=300)),
+    st.builds(actions.Invalid, st.text(max_size=10)),
+    st.sampled_from([actions.Back(), actions.Home(), actions.Show(), actions.PickLanguage(),
+                     actions.Restart(), actions.AskForget(), actions.Forget(), actions.Sheet(),
+                     actions.Privacy(), actions.Help()]),
+    st.text(max_size=70).map(actions.decode),
 )
 states = st.builds(
     State,
@@ -37,8 +38,8 @@ states = st.builds(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(start=states, steps=st.lists(actions, max_size=25))
-def test_any_action_sequence_keeps_a_valid_state(start: State, steps: list[a.Action]) -> None:
+@given(start=states, steps=st.lists(any_action, max_size=25))
+def test_any_action_sequence_keeps_a_valid_state(start: State, steps: list[actions.Action]) -> None:
     state = start
     for action in steps:
         state, screen = ENGINE.step(state, action)
@@ -49,11 +50,11 @@ def test_any_action_sequence_keeps_a_valid_state(start: State, steps: list[a.Act
         assert validate_html(screen.text) == []
         assert 0 < telegram_length(visible_text(screen.text)) <= MAX_MESSAGE_CHARS
         for button in screen.buttons():
-            assert len(a.encode(button.action).encode()) <= 64
+            assert len(actions.encode(button.action).encode()) <= 64
             assert 0 < len(button.label) <= 64
         assert State.from_dict(state.to_dict()) == state
 
 
 @given(st.text(max_size=100))
 def test_decode_never_raises(data: str) -> None:
-    assert a.decode(data) is not None
+    assert actions.decode(data) is not None

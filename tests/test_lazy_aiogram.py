@@ -1,4 +1,4 @@
-"""aiogram's types built on first use (bot.lazy_aiogram) are the same as when built at import."""
+"""aiogram's types built on first use (bot.telegram.lazy_aiogram) are the same as when built at import."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from helpers import ROOT
 PROBE = r'''
 import json, sys
 if sys.argv[1] == "lazy":
-    import bot.tg_methods
+    import bot.telegram.methods
 import aiogram.types as T, aiogram.methods as M
 from pydantic import BaseModel
 built_at_import = sorted(n for n in T.__all__ if getattr(getattr(T, n), "__pydantic_complete__", 0))

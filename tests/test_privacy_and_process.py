@@ -110,7 +110,7 @@ async def test_run_without_token_explains_how_to_get_one(tmp_path: Path) -> None
 async def test_a_failing_update_is_logged_without_its_message(caplog: pytest.LogCaptureFixture) -> None:
     from aiogram.types import Update
 
-    from bot.tg_handlers import InFlight, update_logger
+    from bot.telegram.handlers import InFlight, update_logger
 
     async def handler(_event: object, _data: dict) -> None:
         raise ValueError(f"could not handle {TYPED!r} from {USERNAME}")

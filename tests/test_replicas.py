@@ -6,9 +6,9 @@ import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from bot.loader import load_tree
-from bot.runner import BotService
-from bot.telegram_html import visible_text
+from bot.content.loader import load_tree
+from bot.content.telegram_html import visible_text
+from bot.telegram.runner import BotService
 from e2e import PG_URL, SECRET, bot_settings, content_buttons, free_port, running
 from fake_telegram import FakeTelegram
 from helpers import CONTENT

@@ -8,10 +8,10 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.loader import load_tree
-from bot.model import Language
-from bot.search import SearchIndex, words
-from bot.telegram_html import visible_text
+from bot.content.loader import load_tree
+from bot.content.model import Language
+from bot.content.telegram_html import visible_text
+from bot.conversation.search import SearchIndex, words
 from helpers import CONTENT
 
 TREE, _ = load_tree(CONTENT)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.engine import State
-from bot.session_cache import SessionCache
+from bot.conversation.engine import State
+from bot.store.cache import SessionCache
 
 
 class Clock:

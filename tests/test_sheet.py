@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from bot.i18n import I18n
-from bot.sheet import LawyerSheet
-from bot.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
+from bot.content.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
+from bot.words.i18n import I18n
+from bot.words.sheet import LawyerSheet
 from helpers import LOCALES
 
 I18N = I18n.load(LOCALES)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.keys import SessionKeyer, load_secret
-from bot.stats import format_stats
-from bot.store import SessionStore
+from bot.store.keys import SessionKeyer, load_secret
+from bot.store.sessions import SessionStore
+from bot.store.stats import format_stats
 
 PG_URL = os.environ.get("DATABASE_URL_PG", "")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.loader import load_tree
+from bot.content.loader import load_tree
 from e2e import SECRET, bot_settings, button_data, content_buttons, free_port, running
 from fake_telegram import FakeTelegram
 from helpers import CONTENT
@@ -17,7 +17,7 @@ TREE, _ = load_tree(CONTENT)
 
 
 def title(lang: str, node: str) -> str:
-    from bot.telegram_html import visible_text
+    from bot.content.telegram_html import visible_text
 
     return visible_text(TREE.languages[lang].nodes[node].title)
 

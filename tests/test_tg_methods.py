@@ -14,14 +14,14 @@ from aiogram.methods import AnswerCallbackQuery
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import actions as a
-from bot.engine import Button
-from bot.tg_methods import RESPONSE_MODELS, EditText, SendText, keyboard_json
+from bot.conversation import actions
+from bot.conversation.engine import Button
+from bot.telegram.methods import RESPONSE_MODELS, EditText, SendText, keyboard_json
 from fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST"
-ROWS = ((Button("Sí, tengo miedo 😟", a.Go("tc-fear")),),
-        (Button("◀️ Atrás", a.Back()), Button("🏠 Menú", a.Home())))
+ROWS = ((Button("Sí, tengo miedo 😟", actions.Go("tc-fear")),),
+        (Button("◀️ Atrás", actions.Back()), Button("🏠 Menú", actions.Home())))
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def bot(fake_telegram: FakeTelegram) -> AsyncIterator[Bot]:
 
 def test_keyboard_json_is_what_aiogram_would_send() -> None:
     expected = InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.label, callback_data=a.encode(b.action)) for b in row]
+        [InlineKeyboardButton(text=b.label, callback_data=actions.encode(b.action)) for b in row]
         for row in ROWS])
     assert json.loads(keyboard_json(ROWS) or "") == expected.model_dump(exclude_none=True)
     assert keyboard_json(((), ())) is None

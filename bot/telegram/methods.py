@@ -31,9 +31,9 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import Response
 
-from bot import actions as a
-from bot.engine import Button
-from bot.lazy_aiogram import resolve_names
+from bot.conversation import actions
+from bot.conversation.engine import Button
+from bot.telegram.lazy_aiogram import resolve_names
 
 Rows = tuple[tuple[Button, ...], ...]
 
@@ -55,7 +55,7 @@ class EditText(EditMessageText):
 @functools.lru_cache(maxsize=4096)
 def keyboard_json(rows: Rows) -> str | None:
     """The ``reply_markup`` JSON of an inline keyboard with these rows (None if no buttons)."""
-    built = [[{"text": b.label, "callback_data": a.encode(b.action)} for b in row]
+    built = [[{"text": b.label, "callback_data": actions.encode(b.action)} for b in row]
              for row in rows if row]
     if not built:
         return None

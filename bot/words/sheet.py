@@ -17,7 +17,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from bot.i18n import N_, I18n
+from bot.words.i18n import N_, I18n
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -18,34 +18,34 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
-from bot import actions as a
-from bot.conversation import LOG_FIELDS, Conversation, Origin
+from bot.conversation import actions
+from bot.telegram.steps import LOG_FIELDS, Conversation, Origin
 
 log = logging.getLogger("kyr_bot.updates")
 
-COMMANDS: dict[str, Callable[[str], a.Action]] = {
-    "start": lambda payload: a.Start(payload),
-    "menu": lambda _p: a.Home(),
-    "back": lambda _p: a.Back(),
-    "language": lambda _p: a.PickLanguage(),
-    "lawyer": lambda _p: a.Sheet(),
-    "help": lambda _p: a.Help(),
-    "privacy": lambda _p: a.Privacy(),
-    "forget": lambda _p: a.Forget(),
+COMMANDS: dict[str, Callable[[str], actions.Action]] = {
+    "start": lambda payload: actions.Start(payload),
+    "menu": lambda _p: actions.Home(),
+    "back": lambda _p: actions.Back(),
+    "language": lambda _p: actions.PickLanguage(),
+    "lawyer": lambda _p: actions.Sheet(),
+    "help": lambda _p: actions.Help(),
+    "privacy": lambda _p: actions.Privacy(),
+    "forget": lambda _p: actions.Forget(),
 }
 
 
-def message_action(message: Message) -> a.Action:
+def message_action(message: Message) -> actions.Action:
     """The action a private message asks for: a command, words to search, or unsupported."""
     text = message.text
     if text is None:
-        return a.Invalid("unsupported")
+        return actions.Invalid("unsupported")
     if text.startswith("/"):
         command, _sep, payload = text[1:].partition(" ")
         name = command.split("@", 1)[0].lower()
         make = COMMANDS.get(name)
-        return make(payload.strip()) if make else a.Help()
-    return a.Search(text)
+        return make(payload.strip()) if make else actions.Help()
+    return actions.Search(text)
 
 
 def _language(user: User | None) -> str | None:
@@ -68,7 +68,7 @@ def build_router(conversation: Conversation) -> Router:
             await bot.answer_callback_query(query.id)
             return
         await conversation.handle(bot, message.chat.id, _language(query.from_user),
-                                  a.decode(query.data), Origin(query.id, message.message_id))
+                                  actions.decode(query.data), Origin(query.id, message.message_id))
 
     return router
 

@@ -6,13 +6,14 @@ import re
 import sys
 from typing import TextIO
 
-from bot import actions as a
-from bot.engine import Engine, Screen, State
-from bot.telegram_html import visible_text
+from bot.content.telegram_html import visible_text
+from bot.conversation import actions
+from bot.conversation.engine import Engine, Screen, State
 
-_COMMANDS: dict[str, a.Action] = {
-    "/start": a.Restart(), "/menu": a.Home(), "/back": a.Back(), "/language": a.PickLanguage(),
-    "/lawyer": a.Sheet(), "/help": a.Help(), "/privacy": a.Privacy(), "/forget": a.Forget(),
+_COMMANDS: dict[str, actions.Action] = {
+    "/start": actions.Restart(), "/menu": actions.Home(), "/back": actions.Back(),
+    "/language": actions.PickLanguage(), "/lawyer": actions.Sheet(), "/help": actions.Help(),
+    "/privacy": actions.Privacy(), "/forget": actions.Forget(),
 }
 
 
@@ -25,7 +26,7 @@ def screen_as_text(screen: Screen) -> str:
     return "\n".join(lines)
 
 
-def parse_input(line: str, screen: Screen) -> a.Action | None:
+def parse_input(line: str, screen: Screen) -> actions.Action | None:
     """The action for what was typed: a button number, a /command, or words to search."""
     text = line.strip()
     if not text:
@@ -35,18 +36,18 @@ def parse_input(line: str, screen: Screen) -> a.Action | None:
         number = int(text)
         if 1 <= number <= len(buttons):
             return buttons[number - 1].action
-        return a.Invalid("button")
+        return actions.Invalid("button")
     command = text.split()[0].lower()
     if command in _COMMANDS:
         return _COMMANDS[command]
-    return a.Search(text)
+    return actions.Search(text)
 
 
 def run_chat(engine: Engine, lang: str | None, stdin: TextIO = sys.stdin,
              stdout: TextIO = sys.stdout) -> int:
     """Walk the tree interactively until end of input or 'q'."""
     state: State = engine.new_state(lang)
-    state, screen = engine.step(state, a.Start(state.lang))
+    state, screen = engine.step(state, actions.Start(state.lang))
     print("Type a number to press a button, a /command, words to search, q to quit.\n",
           file=stdout)
     while True:

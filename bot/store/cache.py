@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from bot.engine import State
+from bot.conversation.engine import State
 
 
 class SessionCache:

@@ -25,13 +25,13 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile
 
-from bot import actions as a
-from bot.engine import Engine, Screen, State
-from bot.keys import SessionKeyer
-from bot.session_cache import SessionCache
-from bot.store import SessionStore
-from bot.tg_delivery import ChatPacer
-from bot.tg_methods import EditText, SendText, keyboard_json
+from bot.conversation import actions
+from bot.conversation.engine import Engine, Screen, State
+from bot.store.cache import SessionCache
+from bot.store.keys import SessionKeyer
+from bot.store.sessions import SessionStore
+from bot.telegram.delivery import ChatPacer
+from bot.telegram.methods import EditText, SendText, keyboard_json
 
 log = logging.getLogger("kyr_bot.conversation")
 
@@ -95,7 +95,7 @@ class Conversation:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
 
-    async def handle(self, bot: Bot, chat_id: int, language_code: str | None, action: a.Action,
+    async def handle(self, bot: Bot, chat_id: int, language_code: str | None, action: actions.Action,
                      origin: Origin) -> None:
         """Step the chat's session with ``action`` and show the result."""
         note(action=type(action).__name__)
@@ -108,7 +108,7 @@ class Conversation:
         await self._deliver(bot, chat_id, key, screen, origin, state)
 
     async def _step(self, key: str, language_code: str | None,
-                    action: a.Action) -> tuple[State, Screen]:
+                    action: actions.Action) -> tuple[State, Screen]:
         engine = self.rt.engine
         store = self.rt.store
         cache = self.rt.sessions

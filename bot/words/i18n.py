@@ -19,8 +19,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.support import NullTranslations, Translations
 
-from bot.problems import Problem
-from bot.telegram_html import validate_html
+from bot.content.problems import Problem
+from bot.content.telegram_html import validate_html
 
 DOMAIN = "messages"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w*)\}")

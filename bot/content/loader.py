@@ -1,7 +1,7 @@
 """Read content folders (``<root>/<lang>/*.md``) into an immutable :class:`ContentTree`.
 
 The loader reports what is wrong inside one file (front matter, headings, choices, facts,
-duplicate ids); :mod:`bot.checks` then checks the tree as a whole and across languages.
+duplicate ids); :mod:`bot.content.checks` then checks the tree as a whole and across languages.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from bot.markup import inline, render_body
-from bot.model import Choice, ContentTree, Fact, Language, Node, TopicFile
-from bot.problems import Problem
+from bot.content.markup import inline, render_body
+from bot.content.model import Choice, ContentTree, Fact, Language, Node, TopicFile
+from bot.content.problems import Problem
 
 NODE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,26}[a-z0-9])?$")
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")

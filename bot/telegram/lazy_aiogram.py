@@ -9,7 +9,7 @@ its annotations mention can be found: aiogram passes them as ``_types_namespace`
 :func:`defer_aiogram_types` (run when the ``bot`` package is imported, before any aiogram
 import) skips those calls and remembers, per module, the names its classes' annotations use.
 :func:`resolve_names` puts them into the modules, where pydantic looks for them; it runs on
-the first rebuild of any aiogram model and when ``bot.tg_methods`` is imported. Methods whose
+the first rebuild of any aiogram model and when ``bot.telegram.methods`` is imported. Methods whose
 parameters mention types are then built on first use too. Validation is unchanged; only what
 the bot uses gets built. If aiogram was imported first, everything is built eagerly as usual.
 """

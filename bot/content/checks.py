@@ -6,18 +6,18 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine import DISCLAIMER, render_node
-from bot.i18n import I18n
-from bot.loader import load_tree
-from bot.model import ContentTree, Language, Node
-from bot.problems import Problem
-from bot.telegram_html import (
+from bot.content.loader import load_tree
+from bot.content.model import ContentTree, Language, Node
+from bot.content.problems import Problem
+from bot.content.telegram_html import (
     MAX_BUTTON_CHARS,
     MAX_MESSAGE_CHARS,
     telegram_length,
     validate_html,
     visible_text,
 )
+from bot.conversation.engine import DISCLAIMER, render_node
+from bot.words.i18n import I18n
 
 # Room kept free on every screen for a notice line the engine may put above a node.
 NOTICE_ROOM = 300

@@ -28,15 +28,15 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.app import build_engine
-from bot.conversation import Conversation, Runtime
-from bot.engine import Engine
-from bot.i18n import N_
-from bot.keys import SessionKeyer, load_secret
-from bot.problems import ContentError
+from bot.content.problems import ContentError
+from bot.conversation.engine import Engine
 from bot.settings import Settings, SettingsError
-from bot.store import SessionStore
-from bot.tg_delivery import ChatPacer, RetryMiddleware, TolerantSession
-from bot.tg_handlers import InFlight, build_dispatcher
+from bot.store.keys import SessionKeyer, load_secret
+from bot.store.sessions import SessionStore
+from bot.telegram.delivery import ChatPacer, RetryMiddleware, TolerantSession
+from bot.telegram.handlers import InFlight, build_dispatcher
+from bot.telegram.steps import Conversation, Runtime
+from bot.words.i18n import N_
 
 log = logging.getLogger("kyr_bot")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -134,7 +134,7 @@ class BotService:
                  ",".join(engine.tree.codes),
                  sum(len(x.nodes) for x in engine.tree.languages.values()),
                  engine.tree.version, (time.perf_counter() - started) * 1000)
-        # aiogram builds its types on first use (bot/lazy_aiogram.py): build the update now,
+        # aiogram builds its types on first use (bot/telegram/lazy_aiogram.py): build the update now,
         # not while the first user waits.
         Update.model_rebuild()
         # Keep the collector from rescanning the long-lived objects made so far on every full

@@ -13,8 +13,8 @@ from pathlib import Path
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import DOMAIN
 from bot.settings import PROJECT_ROOT
+from bot.words.i18n import DOMAIN
 
 KEYWORDS = ("tr:2", "N_")
 
@@ -27,7 +27,7 @@ def extract(locales: Path, project_root: Path = PROJECT_ROOT) -> Path:
     """Write ``messages.pot`` from the code and templates."""
     pot = locales / f"{DOMAIN}.pot"
     keywords = [arg for kw in KEYWORDS for arg in ("-k", kw)]
-    with contextlib.chdir(project_root):  # keeps source locations relative, e.g. bot/engine.py:12
+    with contextlib.chdir(project_root):  # keeps source locations relative (bot/...)
         _pybabel("extract", "-F", "babel.cfg", *keywords, "-c", "TRANSLATORS:", "--sort-by-file",
                  "--project", "kyr-bot", "--msgid-bugs-address", "", "-o", str(pot.resolve()), ".")
     return pot

@@ -7,8 +7,8 @@ import math
 import re
 import unicodedata
 
-from bot.model import Language
-from bot.telegram_html import visible_text
+from bot.content.model import Language
+from bot.content.telegram_html import visible_text
 
 _WORD = re.compile(r"[a-z0-9]+")
 MIN_WORD = 3

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from html import unescape
 
-from bot.telegram_html import escape_attr
+from bot.content.telegram_html import escape_attr
 
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot import actions as a
-from bot.actions import Action
-from bot.i18n import N_, I18n, language_name, negotiate
-from bot.model import ContentTree, Fact, Node
-from bot.search import SearchIndex
-from bot.sheet import LawyerSheet
-from bot.telegram_html import visible_text
+from bot.content.model import ContentTree, Fact, Node
+from bot.content.telegram_html import visible_text
+from bot.conversation import actions
+from bot.conversation.actions import Action
+from bot.conversation.search import SearchIndex
+from bot.words.i18n import N_, I18n, language_name, negotiate
+from bot.words.sheet import LawyerSheet
 
 MAX_TRAIL = 30
 Facts = tuple[tuple[str, str], ...]
@@ -133,7 +133,7 @@ class Engine:
         return replace(new_state, version=self.tree.version), screen
 
     # -- actions ----------------------------------------------------------------------------
-    def _on_start(self, state: State, action: a.Start) -> tuple[State, Screen]:
+    def _on_start(self, state: State, action: actions.Start) -> tuple[State, Screen]:
         lang, target = self.resolve_payload(action.payload, state.lang)
         fresh = State(lang=lang, node=self.tree.start, version=self.tree.version)
         if target != self.tree.start:
@@ -142,7 +142,7 @@ class Engine:
             fresh = replace(fresh, facts=apply_facts((), self._node(fresh.lang, target).facts))
         return fresh, self._node_screen(fresh)
 
-    def _on_go(self, state: State, action: a.Go) -> tuple[State, Screen]:
+    def _on_go(self, state: State, action: actions.Go) -> tuple[State, Screen]:
         if self.tree.node(state.lang, action.target) is None:
             return state, self._node_screen(state, self.tr(
                 state, "This button is from an older version of this guide and no longer "
@@ -150,10 +150,10 @@ class Engine:
         new = self._enter(state, action.target)
         return new, self._node_screen(new)
 
-    def _on_home(self, state: State, action: a.Home) -> tuple[State, Screen]:
-        return self._on_go(state, a.Go(self.tree.start))
+    def _on_home(self, state: State, action: actions.Home) -> tuple[State, Screen]:
+        return self._on_go(state, actions.Go(self.tree.start))
 
-    def _on_back(self, state: State, action: a.Back) -> tuple[State, Screen]:
+    def _on_back(self, state: State, action: actions.Back) -> tuple[State, Screen]:
         trail = list(state.trail)
         while trail:
             node, facts = trail.pop()
@@ -162,44 +162,44 @@ class Engine:
                 return new, self._node_screen(new)
         return state, self._node_screen(state)
 
-    def _on_show(self, state: State, action: a.Show) -> tuple[State, Screen]:
+    def _on_show(self, state: State, action: actions.Show) -> tuple[State, Screen]:
         return state, self._node_screen(state)
 
-    def _on_restart(self, state: State, action: a.Restart) -> tuple[State, Screen]:
-        return self._on_start(state, a.Start(state.lang))
+    def _on_restart(self, state: State, action: actions.Restart) -> tuple[State, Screen]:
+        return self._on_start(state, actions.Start(state.lang))
 
-    def _on_picklanguage(self, state: State, action: a.PickLanguage) -> tuple[State, Screen]:
-        rows = [(Button(language_name(code), a.SetLanguage(code)),) for code in self.tree.codes]
+    def _on_picklanguage(self, state: State, action: actions.PickLanguage) -> tuple[State, Screen]:
+        rows = [(Button(language_name(code), actions.SetLanguage(code)),) for code in self.tree.codes]
         text = "🌐 " + self.tr(state, "Choose your language:")
         return state, Screen(text, (*rows, *self._nav(state)), "language", state.node)
 
-    def _on_setlanguage(self, state: State, action: a.SetLanguage) -> tuple[State, Screen]:
+    def _on_setlanguage(self, state: State, action: actions.SetLanguage) -> tuple[State, Screen]:
         if action.lang not in self.tree.languages:
-            return self._on_picklanguage(state, a.PickLanguage())
+            return self._on_picklanguage(state, actions.PickLanguage())
         new = replace(state, lang=action.lang)
         return new, self._node_screen(new)
 
-    def _on_askforget(self, state: State, action: a.AskForget) -> tuple[State, Screen]:
+    def _on_askforget(self, state: State, action: actions.AskForget) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = _("Delete everything this bot keeps about this chat? Your place in the "
                  "guide and your answers will be erased.")
-        rows = ((Button("🗑 " + _("Yes, delete"), a.Forget()),),
-                (Button("◀️ " + _("No, go back"), a.Show()),))
+        rows = ((Button("🗑 " + _("Yes, delete"), actions.Forget()),),
+                (Button("◀️ " + _("No, go back"), actions.Show()),))
         return state, Screen(text, rows, "forget-ask", state.node)
 
-    def _on_forget(self, state: State, action: a.Forget) -> tuple[State, Screen]:
+    def _on_forget(self, state: State, action: actions.Forget) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         fresh = State(lang=state.lang, node=self.tree.start, version=self.tree.version)
         text = _("Done: everything this bot kept about this chat is deleted. "
                  "Press the button or send /start to begin again.")
-        rows = ((Button("🏠 " + _("Main menu"), a.Home()),),)
+        rows = ((Button("🏠 " + _("Main menu"), actions.Home()),),)
         return fresh, Screen(text, rows, "forgotten", None, forget=True)
 
-    def _on_sheet(self, state: State, action: a.Sheet) -> tuple[State, Screen]:
+    def _on_sheet(self, state: State, action: actions.Sheet) -> tuple[State, Screen]:
         text = self.sheet.render(state.lang, state.facts)
         return state, Screen(text, self._nav(state), "sheet", state.node, sheet=True)
 
-    def _on_privacy(self, state: State, action: a.Privacy) -> tuple[State, Screen]:
+    def _on_privacy(self, state: State, action: actions.Privacy) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
             "<b>" + _("Your privacy") + "</b>",
@@ -214,7 +214,7 @@ class Engine:
         ))
         return state, Screen(text, self._nav(state), "privacy", state.node)
 
-    def _on_help(self, state: State, action: a.Help) -> tuple[State, Screen]:
+    def _on_help(self, state: State, action: actions.Help) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
             "<b>" + _("How to use this bot") + "</b>",
@@ -227,7 +227,7 @@ class Engine:
         ))
         return state, Screen(text, self._nav(state), "help", state.node)
 
-    def _on_search(self, state: State, action: a.Search) -> tuple[State, Screen]:
+    def _on_search(self, state: State, action: actions.Search) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         found = self._search[state.lang].search(action.text)
         if not found:
@@ -235,11 +235,11 @@ class Engine:
                      "or type one word, like “judge”, “lawyer” or “asylum”.")
             return state, Screen(text, self._node_rows(state, self._current(state)), "search-none",
                                  state.node)
-        rows = [(Button(_title_label(self._node(state.lang, n)), a.Go(n)),) for n in found]
+        rows = [(Button(_title_label(self._node(state.lang, n)), actions.Go(n)),) for n in found]
         text = _("These parts of the guide may help:")
         return state, Screen(text, (*rows, *self._nav(state)), "search", state.node)
 
-    def _on_invalid(self, state: State, action: a.Invalid) -> tuple[State, Screen]:
+    def _on_invalid(self, state: State, action: actions.Invalid) -> tuple[State, Screen]:
         if action.reason == "unsupported":
             notice = self.tr(state, "I can only read text and buttons. Please use the buttons below.")
         else:
@@ -310,20 +310,20 @@ class Engine:
         return Screen(text, self._node_rows(state, self._current(state)), "node", state.node)
 
     def _node_rows(self, state: State, node: Node) -> tuple[tuple[Button, ...], ...]:
-        rows: list[tuple[Button, ...]] = [(Button(c.label, a.Go(c.target)),) for c in node.choices]
+        rows: list[tuple[Button, ...]] = [(Button(c.label, actions.Go(c.target)),) for c in node.choices]
         if node.end:
-            rows.append((Button("📄 " + self.tr(state, "Summary for a lawyer"), a.Sheet()),))
+            rows.append((Button("📄 " + self.tr(state, "Summary for a lawyer"), actions.Sheet()),))
         return (*rows, *self._nav(state))
 
     def _nav(self, state: State) -> tuple[tuple[Button, ...], ...]:
         _ = self.i18n.translator(state.lang)
         first: list[Button] = []
         if state.trail:
-            first.append(Button("◀️ " + _("Back"), a.Back()))
+            first.append(Button("◀️ " + _("Back"), actions.Back()))
         if state.node != self.tree.start or state.trail:
-            first.append(Button("🏠 " + _("Main menu"), a.Home()))
-        second = (Button("🌐 " + _("Language"), a.PickLanguage()),
-                  Button("🗑 " + _("Delete my data"), a.AskForget()))
+            first.append(Button("🏠 " + _("Main menu"), actions.Home()))
+        second = (Button("🌐 " + _("Language"), actions.PickLanguage()),
+                  Button("🗑 " + _("Delete my data"), actions.AskForget()))
         return (tuple(first), second) if first else (second,)
 
 

@@ -1,0 +1,1 @@
+"""The pure conversation: engine, actions, search. No Telegram, no database."""

@@ -1,0 +1,1 @@
+"""The words: interface catalogs (gettext via Babel), catalog tooling, the lawyer sheet."""
