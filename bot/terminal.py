@@ -8,13 +8,10 @@ from typing import TextIO
 
 from bot.content.telegram_html import visible_text
 from bot.conversation import actions
-from bot.conversation.engine import Engine, Screen, State
-
-_COMMANDS: dict[str, actions.Action] = {
-    "/start": actions.Restart(), "/menu": actions.Home(), "/back": actions.Back(),
-    "/language": actions.PickLanguage(), "/lawyer": actions.Sheet(), "/help": actions.Help(),
-    "/privacy": actions.Privacy(), "/forget": actions.Forget(),
-}
+from bot.conversation.commands import parse_text
+from bot.conversation.engine import Engine
+from bot.conversation.screen import Screen
+from bot.conversation.state import State
 
 
 def screen_as_text(screen: Screen) -> str:
@@ -36,11 +33,8 @@ def parse_input(line: str, screen: Screen) -> actions.Action | None:
         number = int(text)
         if 1 <= number <= len(buttons):
             return buttons[number - 1].action
-        return actions.Invalid("button")
-    command = text.split()[0].lower()
-    if command in _COMMANDS:
-        return _COMMANDS[command]
-    return actions.Search(text)
+        return actions.Help()  # no such button: say how to use the chat
+    return parse_text(text)
 
 
 def run_chat(engine: Engine, lang: str | None, stdin: TextIO = sys.stdin,

@@ -56,7 +56,9 @@ def test_chat_walks_the_tree_through_stdin() -> None:
 def test_chat_ends_cleanly_at_end_of_input_and_handles_bad_numbers() -> None:
     result = kyr("chat", "--content", str(MINI), stdin="99\nabc\n")
     assert result.returncode == 0
-    assert "older version" in result.stdout
+    after_99 = result.stdout.split("> ", 1)[1]
+    assert "How to use this bot" in after_99 and "/forget" in after_99  # help, with the commands
+    assert "older version" not in result.stdout
 
 
 def test_chat_refuses_broken_content(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 from bot.app import build_engine
 from bot.content.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
 from bot.conversation import actions
-from bot.conversation.engine import Engine, Screen, State
+from bot.conversation.engine import Engine
+from bot.conversation.screen import Effect, Screen
+from bot.conversation.state import State
 from helpers import CONTENT, LOCALES, MINI, copy_tree, edit
 
 
@@ -181,9 +183,9 @@ def test_forget_resets_and_flags(mini: Engine) -> None:
     state, _ = mini.step(mini.new_state("es"), actions.Start())
     state, _ = mini.step(state, actions.Go("fear"))
     _, ask = mini.step(state, actions.AskForget())
-    assert ask.kind == "forget-ask" and not ask.forget
+    assert ask.kind == "forget-ask" and ask.effect is Effect.NONE
     new, screen = mini.step(state, actions.Forget())
-    assert screen.forget and new.facts == () and new.trail == () and new.lang == "es"
+    assert screen.effect is Effect.DELETE_SESSION and new.facts == () and new.trail == () and new.lang == "es"
 
 
 @pytest.mark.parametrize(

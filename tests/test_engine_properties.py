@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from bot.app import build_engine
 from bot.content.telegram_html import MAX_MESSAGE_CHARS, telegram_length, validate_html, visible_text
 from bot.conversation import actions
-from bot.conversation.engine import MAX_TRAIL, State
+from bot.conversation.state import MAX_TRAIL, State
 from helpers import LOCALES, MINI
 
 ENGINE = build_engine(MINI, LOCALES)

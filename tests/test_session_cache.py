@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation.engine import State
+from bot.conversation.state import State
 from bot.store.cache import SessionCache
 
 

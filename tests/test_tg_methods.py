@@ -15,7 +15,7 @@ from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.conversation import actions
-from bot.conversation.engine import Button
+from bot.conversation.screen import Button
 from bot.telegram.methods import RESPONSE_MODELS, EditText, SendText, keyboard_json
 from fake_telegram import FakeTelegram
 

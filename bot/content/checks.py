@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.content.loader import load_tree
 from bot.content.model import ContentTree, Language, Node
 from bot.content.problems import Problem
+from bot.content.render import DISCLAIMER, render_node
 from bot.content.telegram_html import (
     MAX_BUTTON_CHARS,
     MAX_MESSAGE_CHARS,
@@ -16,7 +17,6 @@ from bot.content.telegram_html import (
     validate_html,
     visible_text,
 )
-from bot.conversation.engine import DISCLAIMER, render_node
 from bot.words.i18n import I18n
 
 # Room kept free on every screen for a notice line the engine may put above a node.

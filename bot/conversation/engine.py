@@ -7,95 +7,18 @@ action, even a stale or malformed one, yields a screen; nothing raises on a user
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, assert_never
 
-from bot.content.model import ContentTree, Fact, Node
-from bot.content.telegram_html import visible_text
+from bot.content.model import ContentTree, Node
+from bot.content.render import DISCLAIMER, render_node, title_label
 from bot.conversation import actions
 from bot.conversation.actions import Action
+from bot.conversation.commands import COMMANDS
+from bot.conversation.screen import Button, Effect, Rows, Screen, ScreenKind
 from bot.conversation.search import SearchIndex
-from bot.words.i18n import N_, I18n, language_name, negotiate
+from bot.conversation.state import MAX_TRAIL, State, apply_facts
+from bot.words.i18n import I18n, language_name, negotiate
 from bot.words.sheet import LawyerSheet
-
-MAX_TRAIL = 30
-Facts = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class State:
-    """Where one anonymous session is: language, node, trail for Back, facts, content version."""
-
-    lang: str
-    node: str = "start"
-    trail: tuple[tuple[str, Facts], ...] = ()
-    facts: Facts = ()
-    version: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form for the store."""
-        return {
-            "lang": self.lang, "node": self.node, "version": self.version,
-            "trail": [[node, [list(f) for f in facts]] for node, facts in self.trail],
-            "facts": [list(f) for f in self.facts],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> State:
-        """Rebuild a state saved with :meth:`to_dict`; raises ValueError if it is malformed."""
-        try:
-            return cls(
-                lang=str(data["lang"]), node=str(data.get("node", "start")),
-                version=str(data.get("version", "")),
-                trail=tuple((str(n), _facts(f)) for n, f in data.get("trail", ())),
-                facts=_facts(data.get("facts", ())),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"malformed session state: {exc}") from exc
-
-
-def _facts(raw: Any) -> Facts:
-    return tuple((str(k), str(v)) for k, v in raw)
-
-
-def apply_facts(facts: Facts, new: tuple[Fact, ...]) -> Facts:
-    """Record a node's facts: ``key=value`` replaces, ``key+=value`` adds to a list."""
-    result = list(facts)
-    for fact in new:
-        pair = (fact.key, fact.value)
-        if fact.op == "=":
-            result = [f for f in result if f[0] != fact.key]
-            result.append(pair)
-        elif pair not in result:
-            result.append(pair)
-    return tuple(result)
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    """A button: its label and the action it performs."""
-
-    label: str
-    action: Action
-
-
-@dataclass(frozen=True, slots=True)
-class Screen:
-    """What to show: Telegram-HTML text and rows of buttons.
-
-    ``kind`` names the screen for adapters and counts; ``forget`` tells the adapter to delete
-    the stored session; ``sheet`` is set on the lawyer-summary screen.
-    """
-
-    text: str
-    rows: tuple[tuple[Button, ...], ...]
-    kind: str
-    node: str | None = None
-    forget: bool = False
-    sheet: bool = False
-
-    def buttons(self) -> list[Button]:
-        """All buttons, row by row."""
-        return [b for row in self.rows for b in row]
 
 
 @dataclass
@@ -124,13 +47,48 @@ class Engine:
     def step(self, state: State, action: Action) -> tuple[State, Screen]:
         """Apply ``action`` to ``state``: the new state and the screen to show."""
         state, notice = self._repair(state)
-        handler = getattr(self, f"_on_{type(action).__name__.lower()}", None)
-        if handler is None:
-            return state, self._node_screen(state, self.tr(state, "Sorry, I did not understand that."))
-        new_state, screen = handler(state, action)
-        if notice and screen.kind == "node":
+        new_state, screen = self._dispatch(state, action)
+        if notice and screen.kind is ScreenKind.NODE:
             screen = self._node_screen(new_state, notice)
         return replace(new_state, version=self.tree.version), screen
+
+    def _dispatch(self, state: State, action: Action) -> tuple[State, Screen]:
+        match action:
+            case actions.Start():
+                return self._on_start(state, action)
+            case actions.Go():
+                return self._on_go(state, action)
+            case actions.Back():
+                return self._on_back(state)
+            case actions.Home():
+                return self._on_go(state, actions.Go(self.tree.start))
+            case actions.Show():
+                return state, self._node_screen(state)
+            case actions.PickLanguage():
+                return self._on_pick_language(state)
+            case actions.SetLanguage():
+                return self._on_set_language(state, action)
+            case actions.Restart():
+                return self._on_start(state, actions.Start(state.lang))
+            case actions.AskForget():
+                return self._on_ask_forget(state)
+            case actions.Forget():
+                return self._on_forget(state)
+            case actions.Sheet():
+                return self._on_sheet(state)
+            case actions.Privacy():
+                return self._on_privacy(state)
+            case actions.Help():
+                return self._on_help(state)
+            case actions.Search():
+                return self._on_search(state, action)
+            case actions.Invalid():
+                return self._on_invalid(state, action)
+            case _:
+                if TYPE_CHECKING:  # the type checker proves every action is handled above
+                    assert_never(action)
+                # Never raise on a user, even for a programming error.
+                return state, self._node_screen(state, self.tr(state, "Sorry, I did not understand that."))
 
     # -- actions ----------------------------------------------------------------------------
     def _on_start(self, state: State, action: actions.Start) -> tuple[State, Screen]:
@@ -150,10 +108,7 @@ class Engine:
         new = self._enter(state, action.target)
         return new, self._node_screen(new)
 
-    def _on_home(self, state: State, action: actions.Home) -> tuple[State, Screen]:
-        return self._on_go(state, actions.Go(self.tree.start))
-
-    def _on_back(self, state: State, action: actions.Back) -> tuple[State, Screen]:
+    def _on_back(self, state: State) -> tuple[State, Screen]:
         trail = list(state.trail)
         while trail:
             node, facts = trail.pop()
@@ -162,44 +117,38 @@ class Engine:
                 return new, self._node_screen(new)
         return state, self._node_screen(state)
 
-    def _on_show(self, state: State, action: actions.Show) -> tuple[State, Screen]:
-        return state, self._node_screen(state)
-
-    def _on_restart(self, state: State, action: actions.Restart) -> tuple[State, Screen]:
-        return self._on_start(state, actions.Start(state.lang))
-
-    def _on_picklanguage(self, state: State, action: actions.PickLanguage) -> tuple[State, Screen]:
+    def _on_pick_language(self, state: State) -> tuple[State, Screen]:
         rows = [(Button(language_name(code), actions.SetLanguage(code)),) for code in self.tree.codes]
         text = "🌐 " + self.tr(state, "Choose your language:")
-        return state, Screen(text, (*rows, *self._nav(state)), "language", state.node)
+        return state, Screen(text, (*rows, *self._nav(state)), ScreenKind.LANGUAGE, state.node)
 
-    def _on_setlanguage(self, state: State, action: actions.SetLanguage) -> tuple[State, Screen]:
+    def _on_set_language(self, state: State, action: actions.SetLanguage) -> tuple[State, Screen]:
         if action.lang not in self.tree.languages:
-            return self._on_picklanguage(state, actions.PickLanguage())
+            return self._on_pick_language(state)
         new = replace(state, lang=action.lang)
         return new, self._node_screen(new)
 
-    def _on_askforget(self, state: State, action: actions.AskForget) -> tuple[State, Screen]:
+    def _on_ask_forget(self, state: State) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = _("Delete everything this bot keeps about this chat? Your place in the "
                  "guide and your answers will be erased.")
         rows = ((Button("🗑 " + _("Yes, delete"), actions.Forget()),),
                 (Button("◀️ " + _("No, go back"), actions.Show()),))
-        return state, Screen(text, rows, "forget-ask", state.node)
+        return state, Screen(text, rows, ScreenKind.FORGET_ASK, state.node)
 
-    def _on_forget(self, state: State, action: actions.Forget) -> tuple[State, Screen]:
+    def _on_forget(self, state: State) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         fresh = State(lang=state.lang, node=self.tree.start, version=self.tree.version)
         text = _("Done: everything this bot kept about this chat is deleted. "
                  "Press the button or send /start to begin again.")
         rows = ((Button("🏠 " + _("Main menu"), actions.Home()),),)
-        return fresh, Screen(text, rows, "forgotten", None, forget=True)
+        return fresh, Screen(text, rows, ScreenKind.FORGOTTEN, None, Effect.DELETE_SESSION)
 
-    def _on_sheet(self, state: State, action: actions.Sheet) -> tuple[State, Screen]:
+    def _on_sheet(self, state: State) -> tuple[State, Screen]:
         text = self.sheet.render(state.lang, state.facts)
-        return state, Screen(text, self._nav(state), "sheet", state.node, sheet=True)
+        return state, Screen(text, self._nav(state), ScreenKind.SHEET, state.node, Effect.ATTACH_SHEET)
 
-    def _on_privacy(self, state: State, action: actions.Privacy) -> tuple[State, Screen]:
+    def _on_privacy(self, state: State) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
             "<b>" + _("Your privacy") + "</b>",
@@ -212,20 +161,19 @@ class Engine:
               "forgotten."),
             _("Press “Delete my data” or send /forget to delete everything now."),
         ))
-        return state, Screen(text, self._nav(state), "privacy", state.node)
+        return state, Screen(text, self._nav(state), ScreenKind.PRIVACY, state.node)
 
-    def _on_help(self, state: State, action: actions.Help) -> tuple[State, Screen]:
+    def _on_help(self, state: State) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
             "<b>" + _("How to use this bot") + "</b>",
             _("Press the buttons to move through the guide. You can also type a word, "
               "like “judge” or “lawyer”, to find a topic."),
-            _("Commands: /menu main menu, /back previous step, /language change "
-              "language, /lawyer summary for a lawyer, /privacy what is kept, /forget "
-              "delete your data."),
+            _("Commands:") + "\n" + "\n".join(
+                f"/{command.name}: {_(command.description)}" for command in COMMANDS),
             "<i>" + _(DISCLAIMER) + "</i>",
         ))
-        return state, Screen(text, self._nav(state), "help", state.node)
+        return state, Screen(text, self._nav(state), ScreenKind.HELP, state.node)
 
     def _on_search(self, state: State, action: actions.Search) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
@@ -233,11 +181,11 @@ class Engine:
         if not found:
             text = _("I could not find a topic for that. Please use the buttons below, "
                      "or type one word, like “judge”, “lawyer” or “asylum”.")
-            return state, Screen(text, self._node_rows(state, self._current(state)), "search-none",
+            return state, Screen(text, self._node_rows(state, self._current(state)), ScreenKind.SEARCH_NONE,
                                  state.node)
-        rows = [(Button(_title_label(self._node(state.lang, n)), actions.Go(n)),) for n in found]
+        rows = [(Button(title_label(self._node(state.lang, n)), actions.Go(n)),) for n in found]
         text = _("These parts of the guide may help:")
-        return state, Screen(text, (*rows, *self._nav(state)), "search", state.node)
+        return state, Screen(text, (*rows, *self._nav(state)), ScreenKind.SEARCH, state.node)
 
     def _on_invalid(self, state: State, action: actions.Invalid) -> tuple[State, Screen]:
         if action.reason == "unsupported":
@@ -307,15 +255,15 @@ class Engine:
         text = self.node_text(state.lang, state.node)
         if notice:
             text = f"<i>{notice}</i>\n\n{text}"
-        return Screen(text, self._node_rows(state, self._current(state)), "node", state.node)
+        return Screen(text, self._node_rows(state, self._current(state)), ScreenKind.NODE, state.node)
 
-    def _node_rows(self, state: State, node: Node) -> tuple[tuple[Button, ...], ...]:
+    def _node_rows(self, state: State, node: Node) -> Rows:
         rows: list[tuple[Button, ...]] = [(Button(c.label, actions.Go(c.target)),) for c in node.choices]
         if node.end:
             rows.append((Button("📄 " + self.tr(state, "Summary for a lawyer"), actions.Sheet()),))
         return (*rows, *self._nav(state))
 
-    def _nav(self, state: State) -> tuple[tuple[Button, ...], ...]:
+    def _nav(self, state: State) -> Rows:
         _ = self.i18n.translator(state.lang)
         first: list[Button] = []
         if state.trail:
@@ -326,21 +274,3 @@ class Engine:
                   Button("🗑 " + _("Delete my data"), actions.AskForget()))
         return (tuple(first), second) if first else (second,)
 
-
-DISCLAIMER = N_("This is general information, not legal advice. Laws and policies change fast: "
-                "talk to an immigration lawyer or accredited representative about your case.")
-
-
-def render_node(node: Node, footer: str = "") -> str:
-    """Telegram HTML for a node: bold title, body, and the notice on endings."""
-    parts = [f"<b>{node.title}</b>"]
-    if node.html:
-        parts.append(node.html)
-    if footer:
-        parts.append(f"<i>{footer}</i>")
-    return "\n\n".join(parts)
-
-
-def _title_label(node: Node) -> str:
-    label = visible_text(node.title)
-    return label if len(label) <= 64 else label[:63] + "…"

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from bot.conversation.engine import State
+from bot.conversation.state import State
 
 
 class SessionCache:

@@ -19,33 +19,17 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from bot.conversation import actions
+from bot.conversation.commands import parse_text
 from bot.telegram.steps import LOG_FIELDS, Conversation, Origin
 
 log = logging.getLogger("kyr_bot.updates")
-
-COMMANDS: dict[str, Callable[[str], actions.Action]] = {
-    "start": lambda payload: actions.Start(payload),
-    "menu": lambda _p: actions.Home(),
-    "back": lambda _p: actions.Back(),
-    "language": lambda _p: actions.PickLanguage(),
-    "lawyer": lambda _p: actions.Sheet(),
-    "help": lambda _p: actions.Help(),
-    "privacy": lambda _p: actions.Privacy(),
-    "forget": lambda _p: actions.Forget(),
-}
-
 
 def message_action(message: Message) -> actions.Action:
     """The action a private message asks for: a command, words to search, or unsupported."""
     text = message.text
     if text is None:
         return actions.Invalid("unsupported")
-    if text.startswith("/"):
-        command, _sep, payload = text[1:].partition(" ")
-        name = command.split("@", 1)[0].lower()
-        make = COMMANDS.get(name)
-        return make(payload.strip()) if make else actions.Help()
-    return actions.Search(text)
+    return parse_text(text)
 
 
 def _language(user: User | None) -> str | None:

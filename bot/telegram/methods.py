@@ -32,7 +32,7 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 
 from bot.conversation import actions
-from bot.conversation.engine import Button
+from bot.conversation.screen import Button
 from bot.telegram.lazy_aiogram import resolve_names
 
 Rows = tuple[tuple[Button, ...], ...]

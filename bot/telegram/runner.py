@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from bot.app import build_engine
 from bot.content.problems import ContentError
+from bot.conversation.commands import COMMANDS
 from bot.conversation.engine import Engine
 from bot.settings import Settings, SettingsError
 from bot.store.keys import SessionKeyer, load_secret
@@ -36,24 +37,12 @@ from bot.store.sessions import SessionStore
 from bot.telegram.delivery import ChatPacer, RetryMiddleware, TolerantSession
 from bot.telegram.handlers import InFlight, build_dispatcher
 from bot.telegram.steps import Conversation, Runtime
-from bot.words.i18n import N_
 
 log = logging.getLogger("kyr_bot")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FLUSH_SECONDS = 30.0
 PURGE_SECONDS = 3600.0
 DRAIN_SECONDS = 20.0
-
-COMMAND_HELP: tuple[tuple[str, str], ...] = (
-    ("start", N_("Start, or start over")),
-    ("menu", N_("Main menu")),
-    ("back", N_("Go back one step")),
-    ("language", N_("Change language")),
-    ("lawyer", N_("Summary for a lawyer")),
-    ("help", N_("How to use this bot")),
-    ("privacy", N_("What this bot keeps, and what it does not")),
-    ("forget", N_("Delete my data now")),
-)
 
 NO_TOKEN = """BOT_TOKEN is not set, so the Telegram bot cannot start.
 
@@ -89,8 +78,8 @@ async def register_commands(bot: Bot, engine: Engine) -> None:
     """setMyCommands in every language (and English as the default)."""
     for code in (None, *engine.tree.codes):
         lang = code or engine.tree.source_language
-        commands = [BotCommand(command=name, description=engine.i18n.gettext(lang, text))
-                    for name, text in COMMAND_HELP]
+        commands = [BotCommand(command=c.name, description=engine.i18n.gettext(lang, c.description))
+                    for c in COMMANDS]
         await bot.set_my_commands(commands, language_code=code)
 
 

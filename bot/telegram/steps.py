@@ -26,7 +26,9 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile
 
 from bot.conversation import actions
-from bot.conversation.engine import Engine, Screen, State
+from bot.conversation.engine import Engine
+from bot.conversation.screen import Effect, Screen, ScreenKind
+from bot.conversation.state import State
 from bot.store.cache import SessionCache
 from bot.store.keys import SessionKeyer
 from bot.store.sessions import SessionStore
@@ -115,14 +117,14 @@ class Conversation:
         for _attempt in range(SAVE_ATTEMPTS):
             state, rev = await self._load(key, language_code)
             new_state, screen = engine.step(state, action)
-            if screen.forget:
+            if screen.effect is Effect.DELETE_SESSION:
                 cache.drop(key)
                 await store.delete(key)
                 store.count(state.lang, state.node, "stop")
                 return new_state, screen
             if await store.save(key, new_state.to_dict(), rev):
                 cache.put(key, new_state, rev + 1)
-                if screen.kind == "node" and screen.node:
+                if screen.kind is ScreenKind.NODE and screen.node:
                     store.count(new_state.lang, screen.node)
                 return new_state, screen
             cache.drop(key)  # another step or replica saved first: read it again
@@ -154,7 +156,7 @@ class Conversation:
                        state: State) -> None:
         markup = keyboard_json(screen.rows)
         try:
-            if origin.message_id is not None and not screen.sheet:
+            if origin.message_id is not None and screen.effect is not Effect.ATTACH_SHEET:
                 await self.rt.pacer.wait(key)
                 if await self._edit(bot, chat_id, origin.message_id, screen.text, markup):
                     note(outcome="edit")
@@ -162,7 +164,7 @@ class Conversation:
             await self.rt.pacer.wait(key)
             await bot(SendText(chat_id=chat_id, text=screen.text, reply_markup=markup))
             note(outcome="send")
-            if screen.sheet:
+            if screen.effect is Effect.ATTACH_SHEET:
                 name, content, caption = self.rt.engine.sheet.document(state.lang, state.facts)
                 await self.rt.pacer.wait(key)
                 await bot.send_document(chat_id, BufferedInputFile(content, filename=name),

@@ -1,0 +1,26 @@
+"""A step as the Telegram HTML message people read: bold title, body, the notice on endings."""
+
+from __future__ import annotations
+
+from bot.content.model import Node
+from bot.content.telegram_html import MAX_BUTTON_CHARS, visible_text
+from bot.words.i18n import N_
+
+DISCLAIMER = N_("This is general information, not legal advice. Laws and policies change fast: "
+                "talk to an immigration lawyer or accredited representative about your case.")
+
+
+def render_node(node: Node, footer: str = "") -> str:
+    """Telegram HTML for a node: bold title, body, and the notice on endings."""
+    parts = [f"<b>{node.title}</b>"]
+    if node.html:
+        parts.append(node.html)
+    if footer:
+        parts.append(f"<i>{footer}</i>")
+    return "\n\n".join(parts)
+
+
+def title_label(node: Node) -> str:
+    """A node's title as a button label, cut to what Telegram shows."""
+    label = visible_text(node.title)
+    return label if len(label) <= MAX_BUTTON_CHARS else label[:MAX_BUTTON_CHARS - 1] + "…"
