@@ -131,30 +131,30 @@ def _compare(source: Language, lang: Language) -> list[Problem]:
             found.append(Problem(topic.path, 0, f"{name}.md has no {source.code} original",
                                  f"add it to {source.code} first, or remove it"))
     for node_id, node in source.nodes.items():
-        other = lang.nodes.get(node_id)
-        if other is None:
+        other_node = lang.nodes.get(node_id)
+        if other_node is None:
             if node.topic in lang.files:
                 found.append(Problem(lang.files[node.topic].path, 0,
                                      f"step '{node_id}' is missing (it is at {node.path}:{node.line})",
                                      "translate that step, keeping the same id"))
             continue
-        if other.topic != node.topic:
-            found.append(Problem(other.path, other.line,
-                                 f"step '{node_id}' is in {other.topic}.md but in {node.topic}.md "
+        if other_node.topic != node.topic:
+            found.append(Problem(other_node.path, other_node.line,
+                                 f"step '{node_id}' is in {other_node.topic}.md but in {node.topic}.md "
                                  f"in {source.code}", "move it to the same file"))
         want = [c.target for c in node.choices]
-        have = [c.target for c in other.choices]
+        have = [c.target for c in other_node.choices]
         if want != have:
-            found.append(Problem(other.path, other.line,
+            found.append(Problem(other_node.path, other_node.line,
                                  f"choices of '{node_id}' differ from {source.code}: "
                                  f"{', '.join(have) or 'none'} instead of {', '.join(want) or 'none'}",
                                  f"use the same choices in the same order as {node.path}:{node.line}"))
-        if [f.spec() for f in node.facts] != [f.spec() for f in other.facts]:
-            found.append(Problem(other.path, other.line,
+        if [f.spec() for f in node.facts] != [f.spec() for f in other_node.facts]:
+            found.append(Problem(other_node.path, other_node.line,
                                  f"facts of '{node_id}' differ from {source.code}",
                                  f"copy the 'fact:' lines from {node.path}:{node.line} as they are"))
-        if node.end != other.end:
-            found.append(Problem(other.path, other.line,
+        if node.end != other_node.end:
+            found.append(Problem(other_node.path, other_node.line,
                                  f"'end:' of '{node_id}' differs from {source.code}",
                                  f"match {node.path}:{node.line}"))
     for node_id, node in lang.nodes.items():

@@ -104,8 +104,8 @@ def update_logger(in_flight: InFlight) -> Callable[..., Awaitable[Any]]:
             fields["error"] = type(exc).__name__
             # Only the type and where it happened: an exception's message or a traceback's
             # values may quote what the user typed, which must never reach the log.
-            frame = traceback.extract_tb(exc.__traceback__)[-1:] or [None]
-            where = f"{frame[0].filename}:{frame[0].lineno}" if frame[0] else "?"
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
             log.error("update failed type=%s error=%s at=%s", kind, type(exc).__name__, where)
         finally:
             in_flight.leave()

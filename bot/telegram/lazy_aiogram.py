@@ -2,16 +2,22 @@
 
 ``aiogram.types`` ends by calling ``model_rebuild`` on each of its ~450 types, giving every
 one its own validator with copies of everything it can contain; with the ~190 methods built
-alongside, that is about 110 MB of the 170 MB ``import aiogram`` costs. The types are
-declared ``defer_build``, so pydantic builds one when it is first used, provided the names
-its annotations mention can be found: aiogram passes them as ``_types_namespace``.
+alongside, that is most of what ``import aiogram`` costs in memory (the README has the figures).
+The types are declared ``defer_build``, so pydantic builds one when it is first used, provided
+the names its annotations mention can be found: aiogram passes them as ``_types_namespace``.
 
-:func:`defer_aiogram_types` (run when the ``bot`` package is imported, before any aiogram
+:func:`defer_aiogram_types` (run when :mod:`bot.telegram` is imported, before any aiogram
 import) skips those calls and remembers, per module, the names its classes' annotations use.
 :func:`resolve_names` puts them into the modules, where pydantic looks for them; it runs on
-the first rebuild of any aiogram model and when ``bot.telegram.methods`` is imported. Methods whose
-parameters mention types are then built on first use too. Validation is unchanged; only what
-the bot uses gets built. If aiogram was imported first, everything is built eagerly as usual.
+the first rebuild of any aiogram model and when ``bot.telegram.methods`` is imported. Methods
+whose parameters mention types are then built on first use too. Validation is unchanged; only
+what the bot uses gets built. If aiogram was imported first, everything is built eagerly as usual.
+
+Checked against aiogram 3.31.0 with pydantic 2.13.5; ``tests/test_lazy_aiogram.py``
+compares every type and method with an eagerly built aiogram, so an upgrade that breaks this
+fails there. Delete this module (and its call in ``bot/telegram/__init__.py``) when
+``aiogram/types/__init__.py`` stops calling ``model_rebuild`` on every type: upstream issue
+aiogram/aiogram#1513, "High memory consumption due to importing any object from aiogram".
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ def _model_rebuild(cls: type[BaseModel], *, force: bool = False, raise_errors: b
                     needed[name] = _types_namespace[name]
             return None  # built on first use, like any defer_build model
         resolve_names()
-    return _ORIGINAL.__func__(cls, force=force, raise_errors=raise_errors,  # type: ignore[no-any-return]
+    return _ORIGINAL.__func__(cls, force=force, raise_errors=raise_errors,
                               _parent_namespace_depth=_parent_namespace_depth + 1,
                               _types_namespace=_types_namespace)
 

@@ -41,14 +41,14 @@ Rows = tuple[tuple[Button, ...], ...]
 class SendText(SendMessage):
     """``sendMessage`` with a keyboard given as JSON text; the answer stays plain JSON."""
 
-    __returning__ = Any
+    __returning__ = Any  # type: ignore[assignment]
     reply_markup: str | None = None  # type: ignore[assignment]
 
 
 class EditText(EditMessageText):
     """``editMessageText`` with a keyboard given as JSON text; the answer stays plain JSON."""
 
-    __returning__ = Any
+    __returning__ = Any  # type: ignore[assignment]
     reply_markup: str | None = None  # type: ignore[assignment]
 
 

@@ -63,7 +63,7 @@ def clean_catalog(catalog: Catalog, display: str, problems: list[Problem]) -> Ca
             continue
         line = message.lineno or 0
         ids = _msgids(message.id)
-        strs = _msgstrs(message.string)
+        strs = _msgstrs(message.string or "")
         if message.fuzzy:
             problems.append(Problem(display, line, f"fuzzy translation of {ids[0]!r} is not used",
                                     "check it, then remove the '#, fuzzy' line", "warning"))
@@ -145,7 +145,7 @@ class I18n:
             for message in catalog:
                 if message.id:
                     stats.total += 1
-                    if any(_msgstrs(message.string)) and not message.fuzzy:
+                    if any(_msgstrs(message.string or "")) and not message.fuzzy:
                         stats.translated += 1
             missing = sorted(template - {_msgids(m.id)[0] for m in catalog if m.id})
             stats.total += len(missing)
