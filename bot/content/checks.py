@@ -28,6 +28,7 @@ class Report:
     """Everything the checker found, with per-language completeness figures."""
 
     tree: ContentTree
+    i18n: I18n
     problems: list[Problem] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
 
@@ -40,6 +41,11 @@ class Report:
     def warnings(self) -> list[Problem]:
         """Problems that are listed but do not stop the bot."""
         return [p for p in self.problems if not p.is_error]
+
+    @property
+    def content_errors(self) -> list[Problem]:
+        """Errors in the content files (the catalogs' own problems are not among them)."""
+        return [p for p in self.errors if p not in self.i18n.problems]
 
 
 def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]:
@@ -210,9 +216,13 @@ def _summary(tree: ContentTree, i18n: I18n, problems: list[Problem]) -> list[str
 
 
 def check_content(content_dir: Path, locales_dir: Path | None) -> Report:
-    """Load and check a content folder and the interface catalogs."""
+    """Load and check a content folder and the interface catalogs: the one way content is read.
+
+    ``kyr-bot check`` prints the report; the bot and the terminal chat build their engine from
+    it (:func:`bot.app.build_engine`).
+    """
     tree, problems = load_tree(content_dir)
     i18n = I18n.load(locales_dir)
     problems = problems + i18n.problems + check_tree(tree, i18n)
     problems.sort(key=lambda p: (p.path, p.line, p.message))
-    return Report(tree, problems, _summary(tree, i18n, problems))
+    return Report(tree, i18n, problems, _summary(tree, i18n, problems))
