@@ -1,11 +1,17 @@
-"""Settings, read once from environment variables into one object that is passed around."""
+"""Settings, read once from environment variables into one object that is passed around.
+
+Each setting is declared once, as a field of :class:`Settings` named after its variable
+(``chat_min_interval`` is ``CHAT_MIN_INTERVAL``); its type says how the text is read, and a
+bad value gets one message naming that variable.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,59 +26,72 @@ def _default_dir(name: str) -> Path:
     return candidate if candidate.is_dir() else Path.cwd() / name
 
 
+def _at_least(minimum: int) -> dict[str, Any]:
+    return {"min": minimum}
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything the bot reads from its environment."""
+    """Everything the bot reads from its environment (see ``.env.example``)."""
 
     bot_token: str = ""
-    api_base: str = ""
-    database_url: str = ""
-    content_dir: Path = PROJECT_ROOT / "content"
-    locales_dir: Path = PROJECT_ROOT / "locales"
-    data_dir: Path = PROJECT_ROOT / "data"
+    telegram_api_base: str = ""
+    data_dir: Path = field(default_factory=lambda: _default_dir("data"))
+    database_url: str = ""  # empty: SQLite in data_dir/kyr-bot.db
+    content_dir: Path = field(default_factory=lambda: _default_dir("content"))
+    locales_dir: Path = field(default_factory=lambda: _default_dir("locales"))
     webhook_url: str = ""
     webhook_secret: str = ""
     webhook_host: str = "127.0.0.1"
-    webhook_port: int = 8080
+    webhook_port: int = field(default=8080, metadata=_at_least(1))
     webhook_path: str = "/webhook"
     session_secret: str = ""
-    session_ttl_days: int = 30
+    session_ttl_days: int = field(default=30, metadata=_at_least(1))
     log_level: str = "INFO"
-    chat_interval: float = 1.0
-    max_in_flight: int = 100
+    chat_min_interval: float = 1.0
+    max_updates_in_flight: int = field(default=100, metadata=_at_least(1))
+
+    @staticmethod
+    def variables() -> list[str]:
+        """The environment variable of every setting, in declaration order."""
+        return [f.name.upper() for f in fields(Settings)]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``env`` (default: the process environment)."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("DATA_DIR") or _default_dir("data"))
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            name = spec.name.upper()
+            raw = (env.get(name) or "").strip()
+            if raw:
+                values[spec.name] = _read(name, raw, spec.type, spec.metadata.get("min"))
+        settings = cls(**values)
+        data_dir = settings.data_dir
+        return replace(settings,
+                       database_url=settings.database_url
+                       or f"sqlite+aiosqlite:///{data_dir / 'kyr-bot.db'}",
+                       telegram_api_base=settings.telegram_api_base.rstrip("/"),
+                       log_level=settings.log_level.upper())
+
+
+def _read(name: str, raw: str, kind: Any, minimum: int | None) -> Any:
+    """One variable's text as its setting's type, or one clear error naming the variable."""
+    if kind in (int, "int"):
         try:
-            port = int(env.get("WEBHOOK_PORT") or 8080)
-            ttl = int(env.get("SESSION_TTL_DAYS") or 30)
-            interval = float(env.get("CHAT_MIN_INTERVAL") or 1.0)
-            in_flight = int(env.get("MAX_UPDATES_IN_FLIGHT") or 100)
-        except ValueError as exc:
-            raise SettingsError(f"WEBHOOK_PORT, SESSION_TTL_DAYS, CHAT_MIN_INTERVAL and "
-                                f"MAX_UPDATES_IN_FLIGHT must be numbers: {exc}") from exc
-        if ttl < 1:
-            raise SettingsError("SESSION_TTL_DAYS must be at least 1")
-        if in_flight < 1:
-            raise SettingsError("MAX_UPDATES_IN_FLIGHT must be at least 1")
-        return cls(
-            bot_token=(env.get("BOT_TOKEN") or "").strip(),
-            api_base=(env.get("TELEGRAM_API_BASE") or "").strip().rstrip("/"),
-            database_url=env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'kyr-bot.db'}",
-            content_dir=Path(env.get("CONTENT_DIR") or _default_dir("content")),
-            locales_dir=Path(env.get("LOCALES_DIR") or _default_dir("locales")),
-            data_dir=data_dir,
-            webhook_url=(env.get("WEBHOOK_URL") or "").strip(),
-            webhook_secret=env.get("WEBHOOK_SECRET") or "",
-            webhook_host=env.get("WEBHOOK_HOST") or "127.0.0.1",
-            webhook_port=port,
-            webhook_path=env.get("WEBHOOK_PATH") or "/webhook",
-            session_secret=env.get("SESSION_SECRET") or "",
-            session_ttl_days=ttl,
-            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
-            chat_interval=interval,
-            max_in_flight=in_flight,
-        )
+            number: float = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    elif kind in (float, "float"):
+        try:
+            number = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number (for example 1.0), not {raw!r}") from None
+    elif kind in (Path, "Path"):
+        return Path(raw)
+    else:
+        return raw
+    if minimum is not None and number < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {raw}")
+    return number
+

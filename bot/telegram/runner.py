@@ -62,7 +62,8 @@ def create_bot(settings: Settings) -> Bot:
     """A Bot with retries, talking to Telegram or to ``TELEGRAM_API_BASE``."""
     if not settings.bot_token:
         raise SettingsError(NO_TOKEN)
-    api = TelegramAPIServer.from_base(settings.api_base) if settings.api_base else PRODUCTION
+    base = settings.telegram_api_base
+    api = TelegramAPIServer.from_base(base) if base else PRODUCTION
     session = TolerantSession(api=api)
     session.middleware(RetryMiddleware())
     try:
@@ -99,7 +100,7 @@ class BotService:
     _slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
-        self._slots = asyncio.Semaphore(self.settings.max_in_flight)
+        self._slots = asyncio.Semaphore(self.settings.max_updates_in_flight)
 
     @classmethod
     async def create(cls, settings: Settings) -> BotService:
@@ -116,7 +117,7 @@ class BotService:
             log.warning("SESSION_SECRET is not set: every replica must share the same secret, "
                         "or a user's session will not be found on another replica")
         runtime = Runtime(engine=engine, store=store, keyer=keyer,
-                          pacer=ChatPacer(settings.chat_interval))
+                          pacer=ChatPacer(settings.chat_min_interval))
         in_flight = InFlight()
         dispatcher = build_dispatcher(Conversation(runtime), in_flight)
         log.info("loaded languages=%s steps=%d content_version=%s ms=%.0f",
@@ -214,7 +215,7 @@ class BotService:
         await self.bot.delete_webhook(drop_pending_updates=False)
         polling = asyncio.create_task(self.dispatcher.start_polling(
             self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10,
-            tasks_concurrency_limit=self.settings.max_in_flight))
+            tasks_concurrency_limit=self.settings.max_updates_in_flight))
         self.ready.set()
         stopper = asyncio.create_task(self.stop_event.wait())
         done, _pending = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
