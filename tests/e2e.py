@@ -72,11 +72,11 @@ async def clear_pg() -> None:
 
 def content_buttons(fake: FakeTelegram, user: FakeUser) -> list[tuple[str, str]]:
     """(label, data) of the newest keyboard's buttons that open a step."""
-    message = user._keyboard_message()
+    message = user.keyboard_message()
     return [(b["text"], b["callback_data"]) for row in message.keyboard for b in row
             if b.get("callback_data", "").startswith("1:g:")]
 
 
 def button_data(user: FakeUser, data: str) -> bool:
     """Whether the newest keyboard has a button with this callback data."""
-    return data in user._keyboard_message().callback_data
+    return data in user.keyboard_message().callback_data

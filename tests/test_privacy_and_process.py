@@ -41,7 +41,8 @@ async def test_nothing_identifying_is_stored_or_logged(fake_telegram: FakeTelegr
         await service.runtime.store.flush_counts()
         # In memory too: aiogram's FSM storage would keep a record per chat and user id.
         assert dict(service.dispatcher.fsm.storage.storage) == {}  # type: ignore[attr-defined]
-        assert str(CHAT_ID) not in repr(service.runtime.sessions._entries)
+        cached = [(key, service.runtime.sessions.get(key)) for key in service.runtime.sessions.held_keys()]
+        assert cached and str(CHAT_ID) not in repr(cached)
         if ON_PG:  # every row of every table, as text
             async with service.runtime.store.engine.connect() as conn:
                 rows = [r for t in ("sessions", "daily_counts", "kyr_meta")

@@ -30,6 +30,10 @@ class SessionCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def held_keys(self) -> list[str]:
+        """The session keys held now (HMAC keys, never chat ids)."""
+        return list(self._entries)
+
     def get(self, key: str) -> tuple[State, int] | None:
         """The cached state and revision for ``key``, or None."""
         entry = self._entries.get(key)

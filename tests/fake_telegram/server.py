@@ -18,327 +18,45 @@ import contextlib
 import dataclasses
 import itertools
 import json
-import mimetypes
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from html import unescape
 from http import HTTPStatus
 from typing import Any
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import UpdateType
 from aiohttp import BodyPartReader, ClientSession, ClientTimeout, MultipartReader, web
 
 from bot.content.telegram_html import (
     MAX_BUTTON_CHARS,
     MAX_CALLBACK_BYTES,
-    MAX_MESSAGE_CHARS,
     telegram_length,
     validate_html,
 )
-
-MAX_CAPTION_CHARS = 1024
-MAX_CALLBACK_ANSWER_CHARS = 200
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-
-_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
-_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-_INT = re.compile(r"^-?\d+$")
-
-KNOWN_UPDATE_TYPES = frozenset(t.value for t in UpdateType)
-DEFAULT_UPDATE_TYPES = KNOWN_UPDATE_TYPES - {
-    "chat_member",
-    "message_reaction",
-    "message_reaction_count",
-}
-
-_JSON_PARAMS = frozenset(
-    {
-        "reply_markup",
-        "entities",
-        "caption_entities",
-        "allowed_updates",
-        "commands",
-        "scope",
-        "link_preview_options",
-        "reply_parameters",
-    }
+from fake_telegram.entities import byte_offset, html_to_entities
+from fake_telegram.methods import BotApiMethods
+from fake_telegram.records import ApiError, BotMessage, Call, CallbackRecord, Fault, Outgoing, UploadedFile
+from fake_telegram.rules import (
+    BLOCKED,
+    BOOL_PARAMS,
+    BUTTON_ACTIONS,
+    BUTTON_DATA_INVALID,
+    BUTTON_NO_ACTION,
+    BUTTON_TEXT_EMPTY,
+    CAPTION_TOO_LONG,
+    CHAT_NOT_FOUND,
+    EDIT_NOT_FOUND,
+    INT_PARAMS,
+    INT_PATTERN,
+    JSON_PARAMS,
+    MAX_UPLOAD_BYTES,
+    METHOD_NOT_FOUND,
+    TEXT_EMPTY,
+    TOKEN_PATTERN,
+    TOO_LONG,
+    canonical,
 )
-_INT_PARAMS = frozenset(
-    {
-        "chat_id",
-        "message_id",
-        "offset",
-        "limit",
-        "timeout",
-        "cache_time",
-        "max_connections",
-        "message_thread_id",
-    }
-)
-_BOOL_PARAMS = frozenset(
-    {
-        "show_alert",
-        "drop_pending_updates",
-        "disable_notification",
-        "protect_content",
-        "disable_content_type_detection",
-        "allow_paid_broadcast",
-    }
-)
-_BUTTON_ACTIONS = (
-    "callback_data",
-    "url",
-    "login_url",
-    "web_app",
-    "switch_inline_query",
-    "switch_inline_query_current_chat",
-    "switch_inline_query_chosen_chat",
-    "copy_text",
-    "callback_game",
-    "pay",
-)
-_CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
-
-TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup are "
-    "exactly the same as a current content and reply markup of the message"
-)
-EDIT_NOT_FOUND = "Bad Request: message to edit not found"
-DELETE_NOT_FOUND = "Bad Request: message to delete not found"
-CHAT_NOT_FOUND = "Bad Request: chat not found"
-BLOCKED = "Forbidden: bot was blocked by the user"
-TOO_LONG = "Bad Request: message is too long"
-TEXT_EMPTY = "Bad Request: message text is empty"
-CAPTION_TOO_LONG = "Bad Request: message caption is too long"
-BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
-BUTTON_TEXT_EMPTY = "Bad Request: text buttons are unallowed in the inline keyboard"
-BUTTON_NO_ACTION = (
-    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-)
-METHOD_NOT_FOUND = "Not Found: method not found"
-
-
-class ApiError(Exception):
-    """A Bot API refusal; ``expected`` marks refusals a correct bot still has to handle."""
-
-    def __init__(self, status: int, description: str, *, expected: bool = False) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.expected = expected
-
-
-@dataclass
-class UploadedFile:
-    """A file part of a multipart request (sendDocument)."""
-
-    field: str
-    filename: str
-    content_type: str
-    data: bytes
-
-
-@dataclass
-class Call:
-    """One request the bot made; ``status`` is the HTTP status it got (0 = dropped)."""
-
-    method: str
-    params: dict[str, Any]
-    time: float
-    chat_id: int | str | None
-    status: int = 200
-    description: str | None = None
-    result: Any = None
-    via: str = "http"  # "http", or "webhook-reply" for a method returned in a webhook answer
-    fault: str | None = None  # "fail", "drop" or "delay" when a fault was injected
-    alive: Callable[[], bool] = field(default=lambda: True, repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        """True when Telegram would have executed the call."""
-        return self.status == 200
-
-
-@dataclass
-class BotMessage:
-    """A message the bot sent, in its current state (edits applied)."""
-
-    chat_id: int
-    message_id: int
-    text: str | None  # as sent: raw HTML when parse_mode is HTML; the caption for documents
-    parse_mode: str | None
-    plain: str  # what the reader sees (tags removed, entities decoded)
-    entities: list[dict[str, Any]]
-    reply_markup: dict[str, Any] | None
-    date: int
-    document: UploadedFile | None = None
-    file_id: str | None = None
-    deleted: bool = False
-    edits: int = 0
-    edit_date: int | None = None
-
-    @property
-    def keyboard(self) -> list[list[dict[str, Any]]]:
-        """Rows of inline buttons (empty without an inline keyboard)."""
-        if not self.reply_markup:
-            return []
-        return self.reply_markup.get("inline_keyboard") or []
-
-    @property
-    def buttons(self) -> list[str]:
-        """Labels of the inline buttons, row by row."""
-        return [b.get("text", "") for row in self.keyboard for b in row]
-
-    @property
-    def callback_data(self) -> list[str]:
-        """callback_data of the inline buttons that have one."""
-        return [b["callback_data"] for row in self.keyboard for b in row if "callback_data" in b]
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One send or edit the bot made to a chat, with a snapshot of the message after it."""
-
-    event: str  # "send", "edit", "edit_markup" or "document"
-    message: BotMessage
-    time: float
-
-    @property
-    def text(self) -> str | None:
-        return self.message.text
-
-    @property
-    def plain(self) -> str:
-        return self.message.plain
-
-    @property
-    def buttons(self) -> list[str]:
-        return self.message.buttons
-
-
-@dataclass
-class CallbackRecord:
-    """A callback query the fake user produced, and the bot's answer if any."""
-
-    id: str
-    chat_id: int
-    message_id: int
-    data: str
-    created: float
-    answered: bool = False
-    answer: dict[str, Any] | None = None
-
-
-@dataclass
-class _Fault:
-    kind: str  # "fail", "drop", "delay"
-    status: int = 0
-    retry_after: int | None = None
-    description: str = ""
-    body: str | None = None
-    seconds: float = 0.0
-
-
-def html_to_entities(html: str) -> tuple[str, list[dict[str, Any]]]:
-    """Parse already-valid Telegram HTML into (plain text, MessageEntity dicts)."""
-    out: list[str] = []
-    pos = 0
-    stack: list[tuple[str, dict[str, str], int]] = []
-    entities: list[dict[str, Any]] = []
-    i = 0
-    for m in re.finditer(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^>]*)>", html):
-        chunk = unescape(html[i : m.start()])
-        out.append(chunk)
-        pos += telegram_length(chunk)
-        i = m.end()
-        name = m.group(2).lower()
-        if m.group(1) != "/":
-            attrs = {
-                a.group(1).lower(): next((g for g in a.groups()[1:] if g is not None), "")
-                for a in re.finditer(r"([a-zA-Z-]+)(?:=(?:\"([^\"]*)\"|'([^']*)'|([^\s>\"']+)))?", m.group(3))
-            }
-            stack.append((name, attrs, pos))
-            continue
-        k = next((k for k in range(len(stack) - 1, -1, -1) if stack[k][0] == name), None)
-        if k is None:
-            continue
-        tag, attrs, start = stack.pop(k)
-        entity = _entity(tag, attrs, stack)
-        if entity is not None and pos > start:
-            entities.append({**entity, "offset": start, "length": pos - start})
-    out.append(unescape(html[i:]))
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities
-
-
-def _entity(
-    tag: str, attrs: dict[str, str], stack: list[tuple[str, dict[str, str], int]]
-) -> dict[str, Any] | None:
-    simple = {
-        "b": "bold",
-        "strong": "bold",
-        "i": "italic",
-        "em": "italic",
-        "u": "underline",
-        "ins": "underline",
-        "s": "strikethrough",
-        "strike": "strikethrough",
-        "del": "strikethrough",
-        "tg-spoiler": "spoiler",
-    }
-    if tag in simple:
-        return {"type": simple[tag]}
-    if tag == "code":
-        if stack and stack[-1][0] == "pre":
-            lang = attrs.get("class", "")
-            if lang.startswith("language-"):
-                stack[-1][1]["_language"] = lang.removeprefix("language-")
-            return None
-        return {"type": "code"}
-    if tag == "pre":
-        lang = attrs.get("_language")
-        return {"type": "pre", "language": lang} if lang else {"type": "pre"}
-    if tag == "a":
-        return {"type": "text_link", "url": attrs.get("href", "")}
-    if tag == "span":
-        return {"type": "spoiler"} if attrs.get("class") == "tg-spoiler" else None
-    if tag == "blockquote":
-        return {"type": "expandable_blockquote" if "expandable" in attrs else "blockquote"}
-    if tag == "tg-emoji":
-        return {"type": "custom_emoji", "custom_emoji_id": attrs.get("emoji-id", "")}
-    return None
-
-
-def _byte_offset(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-8"))
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _update_type(update: dict[str, Any]) -> str | None:
-    return next((k for k in update if k != "update_id"), None)
+from fake_telegram.users import FakeUser
 
 
 def _normalise(params: dict[str, Any]) -> dict[str, Any]:
@@ -346,12 +64,12 @@ def _normalise(params: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in params.items():
         if isinstance(value, str):
-            if key in _JSON_PARAMS:
+            if key in JSON_PARAMS:
                 with contextlib.suppress(ValueError):
                     value = json.loads(value)
-            elif key in _INT_PARAMS and _INT.match(value):
+            elif key in INT_PARAMS and INT_PATTERN.match(value):
                 value = int(value)
-            elif key in _BOOL_PARAMS and value in ("true", "false"):
+            elif key in BOOL_PARAMS and value in ("true", "false"):
                 value = value == "true"
         out[key] = value
     # Resolve attach://name references to the uploaded file part.
@@ -372,7 +90,7 @@ class LocalAiohttpSession(AiohttpSession):
             await self._session.close()
 
 
-class FakeTelegram:
+class FakeTelegram(BotApiMethods):
     """A local Bot API server; point aiogram at ``TelegramAPIServer.from_base(base_url)``."""
 
     def __init__(
@@ -410,7 +128,7 @@ class FakeTelegram:
         self._callback_ids = itertools.count(4_000_000_000_000_000_001)
         self._file_ids = itertools.count(1)
         self._files: dict[str, UploadedFile] = {}
-        self._faults: dict[str, list[_Fault]] = {}
+        self._faults: dict[str, list[Fault]] = {}
         self._changed = asyncio.Event()
         self._poll_owner: object | None = None
         self._inflight = 0
@@ -520,7 +238,7 @@ class FakeTelegram:
         self, language_code: str = "", scope: dict[str, Any] | None = None
     ) -> list[dict[str, Any]] | None:
         """Commands stored by setMyCommands for a language and scope (None if unset)."""
-        return self.my_commands.get((_canonical(scope or {"type": "default"}), language_code))
+        return self.my_commands.get((canonical(scope or {"type": "default"}), language_code))
 
     def unanswered_callbacks(self) -> list[CallbackRecord]:
         """Callback queries the bot never answered."""
@@ -556,7 +274,7 @@ class FakeTelegram:
             }.get(status) or HTTPStatus(status).phrase
             if status == 400:
                 description = "Bad Request"
-        fault = _Fault(
+        fault = Fault(
             "fail",
             status=status,
             retry_after=retry_after if status == 429 else None,
@@ -567,13 +285,13 @@ class FakeTelegram:
 
     def drop_next(self, method: str, times: int = 1) -> None:
         """Close the connection without answering the next ``times`` calls of ``method``."""
-        self._faults.setdefault(method.lower(), []).extend([_Fault("drop")] * times)
+        self._faults.setdefault(method.lower(), []).extend([Fault("drop")] * times)
 
     def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
         """Hold the next ``times`` calls of ``method`` for ``seconds`` before handling them."""
-        self._faults.setdefault(method.lower(), []).extend([_Fault("delay", seconds=seconds)] * times)
+        self._faults.setdefault(method.lower(), []).extend([Fault("delay", seconds=seconds)] * times)
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str) -> Fault | None:
         for key in (method.lower(), "*"):
             queue = self._faults.get(key)
             if queue:
@@ -821,7 +539,7 @@ class FakeTelegram:
             chat_id = params.get("chat_id")
             call = Call(method, params, time.monotonic(), chat_id)
             self.requests.append(call)
-            if not _TOKEN.match(token):
+            if not TOKEN_PATTERN.match(token):
                 return self._error(call, ApiError(401, "Unauthorized"))
             self.bot_id = int(token.split(":", 1)[0])
             if bad_body:
@@ -850,7 +568,7 @@ class FakeTelegram:
         _, body = self._record_error(call, error)
         return web.json_response(body, status=error.status)
 
-    def _fault_response(self, call: Call, fault: _Fault) -> web.Response:
+    def _fault_response(self, call: Call, fault: Fault) -> web.Response:
         call.status, call.description = fault.status, fault.description
         if fault.body is not None:
             return web.Response(text=fault.body, status=fault.status, content_type="text/html")
@@ -913,7 +631,7 @@ class FakeTelegram:
                 raise ApiError(
                     400,
                     f"Bad Request: can't parse entities: {p.message} "
-                    f"at byte offset {_byte_offset(text, p.offset)}",
+                    f"at byte offset {byte_offset(text, p.offset)}",
                 )
             plain, ents = html_to_entities(text)
         else:
@@ -946,7 +664,7 @@ class FakeTelegram:
                 label = button.get("text")
                 if not isinstance(label, str) or not label.strip():
                     raise ApiError(400, BUTTON_TEXT_EMPTY)
-                if not any(button.get(k) is not None for k in _BUTTON_ACTIONS):
+                if not any(button.get(k) is not None for k in BUTTON_ACTIONS):
                     raise ApiError(400, BUTTON_NO_ACTION)
                 if "callback_data" in button:
                     data = button["callback_data"]
@@ -997,7 +715,7 @@ class FakeTelegram:
         now = time.monotonic()
         self._send_times.setdefault(msg.chat_id, []).append(now)
         snapshot = dataclasses.replace(
-            msg, entities=list(msg.entities), reply_markup=json.loads(_canonical(msg.reply_markup))
+            msg, entities=list(msg.entities), reply_markup=json.loads(canonical(msg.reply_markup))
         )
         self.outbox.setdefault(msg.chat_id, []).append(Outgoing(event, snapshot, now))
         self._notify()
@@ -1020,378 +738,3 @@ class FakeTelegram:
             raise ApiError(400, EDIT_NOT_FOUND, expected=True)
         return msg
 
-    # ----------------------------------------------------------------- Bot API methods
-
-    def _get_me(self, call: Call) -> dict[str, Any]:
-        return self.bot_user
-
-    async def _get_updates(self, call: Call) -> list[dict[str, Any]]:
-        p = call.params
-        if self.webhook is not None:
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first",
-            )
-        offset = p.get("offset")
-        limit = p.get("limit") if isinstance(p.get("limit"), int) else 100
-        limit = max(1, min(100, limit))
-        timeout = p.get("timeout") if isinstance(p.get("timeout"), int) else 0
-        if isinstance(p.get("allowed_updates"), list):
-            self._allowed_updates = p["allowed_updates"] or None
-        if isinstance(offset, int) and offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        elif isinstance(offset, int) and offset < 0:
-            self._updates = self._updates[offset:]
-        owner = object()
-        self._poll_owner = owner
-        self._notify()
-        deadline = time.monotonic() + max(0, timeout)
-        while True:
-            event = self._changed
-            self._drop_unwanted()
-            if self._poll_owner is not owner:
-                raise ApiError(
-                    409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
-                    expected=not call.alive(),  # a poll abandoned by its client is no bug
-                )
-            batch = self._updates[:limit]
-            if batch or self._closing:
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            await self._wait(event, remaining)
-        if batch:
-            self._touch()
-        return [json.loads(json.dumps(u)) for u in batch]
-
-    def _drop_unwanted(self) -> None:
-        allowed = set(self._allowed_updates) if self._allowed_updates else DEFAULT_UPDATE_TYPES
-        keep = []
-        for update in self._updates:
-            kind = _update_type(update)
-            if kind in KNOWN_UPDATE_TYPES and kind not in allowed:
-                self.filtered_updates.append(update)
-            else:
-                keep.append(update)
-        self._updates = keep
-
-    def _delete_webhook(self, call: Call) -> bool:
-        if call.params.get("drop_pending_updates"):
-            self._updates.clear()
-        self.webhook = None
-        return True
-
-    def _set_webhook(self, call: Call) -> bool:
-        p = call.params
-        url = p.get("url") or ""
-        if not url:
-            self.webhook = None
-            return True
-        if not str(url).startswith("https://"):
-            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
-        secret = p.get("secret_token")
-        if secret is not None and not _SECRET.match(str(secret)):
-            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
-        if p.get("drop_pending_updates"):
-            self._updates.clear()
-        self.webhook = {
-            "url": url,
-            "secret_token": secret,
-            "allowed_updates": p.get("allowed_updates"),
-            "max_connections": p.get("max_connections", 40),
-        }
-        return True
-
-    def _get_webhook_info(self, call: Call) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "url": self.webhook["url"] if self.webhook else "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-        if self.webhook:
-            info["max_connections"] = self.webhook["max_connections"]
-            if self.webhook["allowed_updates"]:
-                info["allowed_updates"] = self.webhook["allowed_updates"]
-        return info
-
-    @staticmethod
-    def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
-        scope = params.get("scope")
-        if not isinstance(scope, dict):
-            scope = {"type": "default"}
-        return _canonical(scope), str(params.get("language_code") or "")
-
-    def _set_my_commands(self, call: Call) -> bool:
-        commands = call.params.get("commands")
-        if not isinstance(commands, list):
-            raise ApiError(400, 'Bad Request: parameter "commands" is required')
-        if len(commands) > 100:
-            raise ApiError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
-        for cmd in commands:
-            if not isinstance(cmd, dict) or not _COMMAND.match(str(cmd.get("command", ""))):
-                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-            if not 1 <= len(str(cmd.get("description", "")).strip()) <= 256:
-                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        self.my_commands[self._commands_key(call.params)] = [
-            {"command": c["command"], "description": c["description"]} for c in commands
-        ]
-        return True
-
-    def _get_my_commands(self, call: Call) -> list[dict[str, Any]]:
-        return list(self.my_commands.get(self._commands_key(call.params), []))
-
-    def _delete_my_commands(self, call: Call) -> bool:
-        self.my_commands.pop(self._commands_key(call.params), None)
-        return True
-
-    def _send_message(self, call: Call) -> dict[str, Any]:
-        p = call.params
-        chat_id = self._chat(p)
-        call.chat_id = chat_id
-        plain, entities = self._render(
-            p.get("text"), p.get("parse_mode"), p.get("entities"), MAX_MESSAGE_CHARS, caption=False
-        )
-        markup = self._markup(call.method, p.get("reply_markup"))
-        msg = BotMessage(
-            chat_id=chat_id,
-            message_id=self.new_message_id(chat_id),
-            text=p.get("text"),
-            parse_mode=p.get("parse_mode"),
-            plain=plain,
-            entities=entities,
-            reply_markup=markup,
-            date=int(time.time()),
-        )
-        self.store.setdefault(chat_id, {})[msg.message_id] = msg
-        self._record_out("send", msg)
-        return self._message_dict(msg)
-
-    def _edit_message_text(self, call: Call) -> dict[str, Any]:
-        p = call.params
-        msg = self._find_for_edit(p)
-        plain, entities = self._render(
-            p.get("text"), p.get("parse_mode"), p.get("entities"), MAX_MESSAGE_CHARS, caption=False
-        )
-        markup = self._markup(call.method, p.get("reply_markup"))
-        if msg.file_id is not None:
-            raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        if (
-            plain == msg.plain
-            and _canonical(entities) == _canonical(msg.entities)
-            and _canonical(markup) == _canonical(msg.reply_markup)
-        ):
-            raise ApiError(400, NOT_MODIFIED, expected=True)
-        msg.text, msg.parse_mode, msg.plain, msg.entities = (
-            p.get("text"),
-            p.get("parse_mode"),
-            plain,
-            entities,
-        )
-        msg.reply_markup = markup
-        msg.edits += 1
-        msg.edit_date = int(time.time())
-        self._record_out("edit", msg)
-        return self._message_dict(msg)
-
-    def _edit_message_reply_markup(self, call: Call) -> dict[str, Any]:
-        msg = self._find_for_edit(call.params)
-        markup = self._markup(call.method, call.params.get("reply_markup"))
-        if _canonical(markup) == _canonical(msg.reply_markup):
-            raise ApiError(400, NOT_MODIFIED, expected=True)
-        msg.reply_markup = markup
-        msg.edits += 1
-        msg.edit_date = int(time.time())
-        self._record_out("edit_markup", msg)
-        return self._message_dict(msg)
-
-    def _delete_message(self, call: Call) -> bool:
-        chat_id = self._chat(call.params)
-        message_id = call.params.get("message_id")
-        if not isinstance(message_id, int):
-            raise ApiError(400, "Bad Request: message identifier is not specified")
-        msg = self.store.get(chat_id, {}).get(message_id)
-        if msg is not None and not msg.deleted:
-            msg.deleted = True
-            return True
-        deleted_user = self._deleted_user_messages.setdefault(chat_id, set())
-        if message_id in self._user_messages.get(chat_id, set()) and message_id not in deleted_user:
-            deleted_user.add(message_id)
-            return True
-        raise ApiError(400, DELETE_NOT_FOUND, expected=True)
-
-    def _answer_callback_query(self, call: Call) -> bool:
-        p = call.params
-        text = p.get("text")
-        if isinstance(text, str) and len(text) > MAX_CALLBACK_ANSWER_CHARS:
-            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
-        record = self.callbacks.get(str(p.get("callback_query_id", "")))
-        if record is None or record.answered or time.monotonic() - record.created > self.callback_ttl:
-            raise ApiError(400, TOO_OLD, expected=True)
-        call.chat_id = record.chat_id
-        record.answered = True
-        record.answer = {k: v for k, v in p.items() if k != "callback_query_id"}
-        return True
-
-    def _send_chat_action(self, call: Call) -> bool:
-        self._chat(call.params)
-        if call.params.get("action") not in _CHAT_ACTIONS:
-            raise ApiError(400, "Bad Request: wrong parameter action in request")
-        return True
-
-    def _send_document(self, call: Call) -> dict[str, Any]:
-        p = call.params
-        chat_id = self._chat(p)
-        call.chat_id = chat_id
-        document = p.get("document")
-        file_id: str
-        upload: UploadedFile | None
-        if isinstance(document, UploadedFile):
-            if not document.data:
-                raise ApiError(400, "Bad Request: file must be non-empty")
-            guessed = mimetypes.guess_type(document.filename)[0]
-            upload = dataclasses.replace(document, content_type=guessed or document.content_type)
-            file_id = f"BQACAgIAAx{next(self._file_ids):06d}"
-            self._files[file_id] = upload
-        elif isinstance(document, str) and document in self._files:
-            file_id, upload = document, self._files[document]
-        elif isinstance(document, str) and document.startswith(("http://", "https://")):
-            file_id, upload = f"BQACAgIAAx{next(self._file_ids):06d}", None
-        else:
-            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
-        caption = p.get("caption")
-        plain, entities = self._render(
-            caption, p.get("parse_mode"), p.get("caption_entities"), MAX_CAPTION_CHARS, caption=True
-        )
-        markup = self._markup(call.method, p.get("reply_markup"))
-        msg = BotMessage(
-            chat_id=chat_id,
-            message_id=self.new_message_id(chat_id),
-            text=caption,
-            parse_mode=p.get("parse_mode"),
-            plain=plain,
-            entities=entities,
-            reply_markup=markup,
-            date=int(time.time()),
-            document=upload,
-            file_id=file_id,
-        )
-        self.store.setdefault(chat_id, {})[msg.message_id] = msg
-        self._record_out("document", msg)
-        return self._message_dict(msg)
-
-
-class FakeUser:
-    """A Telegram user chatting privately with the bot; ``chat_id`` is also the user id."""
-
-    def __init__(
-        self,
-        fake: FakeTelegram,
-        chat_id: int,
-        language_code: str,
-        username: str,
-        first_name: str,
-    ) -> None:
-        self.fake = fake
-        self.chat_id = chat_id
-        self.language_code = language_code
-        self.username = username
-        self.first_name = first_name
-        self._cursor = len(fake.outbox.get(chat_id, []))
-        fake.chats[chat_id] = fake._private_chat(chat_id, self.as_dict())
-
-    def as_dict(self) -> dict[str, Any]:
-        """The User object Telegram puts in ``from``."""
-        return {
-            "id": self.chat_id,
-            "is_bot": False,
-            "first_name": self.first_name,
-            "username": self.username,
-            "language_code": self.language_code,
-        }
-
-    def send_text(self, text: str) -> int:
-        """Queue a text message from this user; returns its message_id."""
-        update = self.fake.make_message_update(self.chat_id, text, user=self.as_dict())
-        self.fake.queue_update(update)
-        return int(update["message"]["message_id"])
-
-    def _keyboard_message(self) -> BotMessage:
-        for msg in reversed(self.fake.messages(self.chat_id)):
-            if msg.keyboard:
-                return msg
-        raise LookupError(f"chat {self.chat_id}: no bot message with an inline keyboard")
-
-    def press(self, label_or_data: str) -> str:
-        """Press a button (exact label or callback_data) on the newest keyboard; returns id."""
-        return self.press_on(self._keyboard_message().message_id, label_or_data)
-
-    def press_on(self, message_id: int, label_or_data: str) -> str:
-        """Press a button on a given bot message; returns the callback query id."""
-        msg = self.fake.store.get(self.chat_id, {}).get(message_id)
-        if msg is None or msg.deleted:
-            raise LookupError(f"chat {self.chat_id}: no bot message {message_id}")
-        buttons = [b for row in msg.keyboard for b in row]
-        button = next((b for b in buttons if b.get("text") == label_or_data), None) or next(
-            (b for b in buttons if b.get("callback_data") == label_or_data), None
-        )
-        if button is None or "callback_data" not in button:
-            raise LookupError(
-                f"message {message_id} has no callback button {label_or_data!r}; "
-                f"buttons: {[(b.get('text'), b.get('callback_data')) for b in buttons]}"
-            )
-        update = self.fake.make_callback_update(
-            self.chat_id, message_id, button["callback_data"], user=self.as_dict()
-        )
-        self.fake.queue_update(update)
-        return str(update["callback_query"]["id"])
-
-    def last_message(self) -> BotMessage | None:
-        """The newest bot message in the chat (current text, not deleted)."""
-        msgs = self.fake.messages(self.chat_id)
-        return msgs[-1] if msgs else None
-
-    def messages(self) -> list[BotMessage]:
-        """Bot messages in the chat, oldest first, excluding deleted ones."""
-        return self.fake.messages(self.chat_id)
-
-    def buttons(self) -> list[str]:
-        """Labels of the newest inline keyboard (empty if none)."""
-        try:
-            return self._keyboard_message().buttons
-        except LookupError:
-            return []
-
-    def answers(self) -> list[dict[str, Any]]:
-        """The bot's answerCallbackQuery parameters for this user's presses."""
-        return [
-            c.answer
-            for c in self.fake.callbacks.values()
-            if c.chat_id == self.chat_id and c.answer is not None
-        ]
-
-    def block(self) -> None:
-        """Block the bot: its sends to this chat get 403 Forbidden."""
-        self.fake.block(self.chat_id)
-
-    async def wait_reply(self, count: int = 1, timeout: float = 5.0) -> list[Outgoing]:
-        """Wait for ``count`` new bot sends/edits in this chat since the last wait."""
-        deadline = time.monotonic() + timeout
-        while True:
-            event = self.fake._changed
-            out = self.fake.outbox.get(self.chat_id, [])
-            if len(out) - self._cursor >= count:
-                new = out[self._cursor :]
-                self._cursor = len(out)
-                return new
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                got = [o.plain[:60] for o in out[self._cursor :]]
-                raise AssertionError(
-                    f"chat {self.chat_id}: waited {timeout}s for {count} bot message(s), "
-                    f"got {len(got)}: {got}; violations: {self.fake.violations}"
-                )
-            await self.fake._wait(event, remaining)

@@ -1,0 +1,116 @@
+"""What Telegram accepts and how it refuses: limits, parameter kinds and error texts."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiogram.enums import UpdateType
+
+MAX_CAPTION_CHARS = 1024
+MAX_CALLBACK_ANSWER_CHARS = 200
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+COMMAND_PATTERN = re.compile(r"^[a-z0-9_]{1,32}$")
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+INT_PATTERN = re.compile(r"^-?\d+$")
+
+KNOWN_UPDATE_TYPES = frozenset(t.value for t in UpdateType)
+DEFAULT_UPDATE_TYPES = KNOWN_UPDATE_TYPES - {
+    "chat_member",
+    "message_reaction",
+    "message_reaction_count",
+}
+
+JSON_PARAMS = frozenset(
+    {
+        "reply_markup",
+        "entities",
+        "caption_entities",
+        "allowed_updates",
+        "commands",
+        "scope",
+        "link_preview_options",
+        "reply_parameters",
+    }
+)
+INT_PARAMS = frozenset(
+    {
+        "chat_id",
+        "message_id",
+        "offset",
+        "limit",
+        "timeout",
+        "cache_time",
+        "max_connections",
+        "message_thread_id",
+    }
+)
+BOOL_PARAMS = frozenset(
+    {
+        "show_alert",
+        "drop_pending_updates",
+        "disable_notification",
+        "protect_content",
+        "disable_content_type_detection",
+        "allow_paid_broadcast",
+    }
+)
+BUTTON_ACTIONS = (
+    "callback_data",
+    "url",
+    "login_url",
+    "web_app",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+
+TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+EDIT_NOT_FOUND = "Bad Request: message to edit not found"
+DELETE_NOT_FOUND = "Bad Request: message to delete not found"
+CHAT_NOT_FOUND = "Bad Request: chat not found"
+BLOCKED = "Forbidden: bot was blocked by the user"
+TOO_LONG = "Bad Request: message is too long"
+TEXT_EMPTY = "Bad Request: message text is empty"
+CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
+BUTTON_TEXT_EMPTY = "Bad Request: text buttons are unallowed in the inline keyboard"
+BUTTON_NO_ACTION = (
+    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+)
+METHOD_NOT_FOUND = "Not Found: method not found"
+
+
+def canonical(value: Any) -> str:
+    """JSON with sorted keys, to compare values as Telegram would."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def update_type(update: dict[str, Any]) -> str | None:
+    """The kind of an update: its one key besides ``update_id``."""
+    return next((k for k in update if k != "update_id"), None)
