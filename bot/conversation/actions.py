@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.content.telegram_html import MAX_CALLBACK_BYTES
+
 SCHEMA = "1"
 
 
@@ -118,8 +120,8 @@ def encode(action: Action) -> str:
         data = f"{SCHEMA}:{_CODES[type(action)]}"
     else:
         raise ValueError(f"{type(action).__name__} cannot be a button")
-    if len(data.encode()) > 64:
-        raise ValueError("callback data over 64 bytes")
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes")
     return data
 
 
