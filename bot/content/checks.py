@@ -159,6 +159,10 @@ def _compare(source: Language, lang: Language) -> list[Problem]:
             found.append(Problem(other_node.path, other_node.line,
                                  f"facts of '{node_id}' differ from {source.code}",
                                  f"copy the 'fact:' lines from {node.path}:{node.line} as they are"))
+        if node.input != other_node.input:
+            found.append(Problem(other_node.path, other_node.line,
+                                 f"'input:' of '{node_id}' differs from {source.code}",
+                                 f"match {node.path}:{node.line}"))
         if node.end != other_node.end:
             found.append(Problem(other_node.path, other_node.line,
                                  f"'end:' of '{node_id}' differs from {source.code}",

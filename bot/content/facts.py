@@ -43,6 +43,31 @@ FACTS: Mapping[str, FactSpec] = _specs(
 )
 
 
+# A country the person typed after "Another country" is stored as its ISO 3166 code, "iso:TR":
+# never the words typed, and any language's summary can name it (Babel territory names).
+ISO_PREFIX = "iso:"
+
+
+def typed_country(code: str) -> str:
+    """The fact value for a country the person typed, from its ISO 3166 code."""
+    return ISO_PREFIX + code.upper()
+
+
+def iso_country(value: str) -> str | None:
+    """The ISO 3166 code in a typed-country value like ``iso:TR``, or None."""
+    code = value[len(ISO_PREFIX):] if value.startswith(ISO_PREFIX) else ""
+    return code if len(code) == 2 and code.isascii() and code.isalpha() and code.isupper() else None
+
+
+def is_known(key: str, value: str) -> bool:
+    """True when ``key=value`` is in the vocabulary (a typed ``iso:XX`` counts for ``country``)."""
+    spec = FACTS.get(key)
+    if spec is None:
+        return False
+    value = current_value(key, value)
+    return value in spec.values or (key == "country" and iso_country(value) is not None)
+
+
 def current_value(key: str, value: str) -> str:
     """A stored fact value as today's vocabulary reads it (old values mapped, others kept)."""
     spec = FACTS.get(key)

@@ -24,6 +24,10 @@ _CHOICE = re.compile(r"^->\s*\[(.*)\]\(\s*([^)]*?)\s*\)\s*$")
 _FACT = re.compile(r"^fact:\s*(.*)$", re.IGNORECASE)
 _FACT_SPEC = re.compile(r"^([a-z][a-z0-9_-]*)\s*(\+?=)\s*([a-z0-9][a-z0-9_-]*)$")
 _END = re.compile(r"^end:\s*(.*)$", re.IGNORECASE)
+_INPUT = re.compile(r"^input:\s*(.*)$", re.IGNORECASE)
+INPUTS = ("country",)  # what a step may let the person type (see content/README.md)
+SEARCH_WORDS_FILE = "search-words.md"
+_WORDISH = re.compile(r"\w")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KNOWN_KEYS = {"title", "version", "reviewed", "reviewer", "sources", "review", "translated-from"}
 YES = {"yes", "true", "y"}
@@ -47,6 +51,7 @@ class _NodeDraft:
     choices: list[Choice] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
     end: bool = False
+    input: str = ""
 
 
 def _front_matter(lines: list[str], path: str, problems: list[Problem]) -> _FrontMatter | None:
@@ -204,6 +209,15 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
                 problems.append(Problem(path, lineno, f"'end' must be yes or no, not {value!r}"))
             current.end = value in YES
             continue
+        typed = _INPUT.match(stripped)
+        if typed:
+            value = typed.group(1).strip().lower()
+            if value not in INPUTS:
+                problems.append(Problem(path, lineno, f"'input' must be one of {', '.join(INPUTS)}, "
+                                        f"not {value!r}", "write 'input: country'"))
+            else:
+                current.input = value
+            continue
         current.body.append((lineno, text))
     return drafts
 
@@ -220,7 +234,7 @@ def _node(draft: _NodeDraft, path: str, topic: str) -> Node:
         id=draft.id, title=inline(draft.title), body=source, html=rendered.html,
         choices=tuple(draft.choices), facts=tuple(draft.facts), end=draft.end, path=path,
         line=draft.line, body_line=body_lines[0][0] if body_lines else draft.line, topic=topic,
-        line_map=tuple(zip(rendered.offsets, rendered.lines, strict=True)),
+        line_map=tuple(zip(rendered.offsets, rendered.lines, strict=True)), input=draft.input,
     )
 
 
@@ -247,6 +261,48 @@ def load_file(path: Path, display: str, lang: str, is_source: bool,
     return topic, nodes
 
 
+def load_search_words(path: Path, display: str, nodes: dict[str, Node],
+                      problems: list[Problem]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Parse a language's ``search-words.md``: ``## step-id`` headings, then ``- phrase`` lines."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(display, 0, f"cannot read the file: {exc}", "save it as UTF-8 text"))
+        return {}
+    found: dict[str, list[tuple[str, int]]] = {}
+    current: str | None = None
+    for lineno, raw in enumerate(lines, start=1):
+        stripped = raw.strip()
+        heading = _HEADING.match(stripped)
+        if heading:
+            current = heading.group(1).partition("|")[0].strip()
+            if current not in nodes:
+                problems.append(Problem(display, lineno, f"search words for step '{current}', "
+                                        "which does not exist in this language",
+                                        "check the step id (the part before '|' in its heading)"))
+                current = None
+                continue
+            found.setdefault(current, [])
+            continue
+        if current is None or not stripped or stripped.startswith(("#", "<!--")):
+            continue  # the title, notes before the first step, blank lines
+        if not stripped.startswith("-"):
+            problems.append(Problem(display, lineno, f"cannot read {stripped!r}",
+                                    "write one phrase per line, starting with '- '"))
+            continue
+        phrase = stripped[1:].strip()
+        if not _WORDISH.search(phrase):
+            problems.append(Problem(display, lineno, "an empty search phrase",
+                                    "write the words people type after '- ', or remove the line"))
+            continue
+        if any(phrase.lower() == seen.lower() for seen, _line in found[current]):
+            problems.append(Problem(display, lineno, f"'{phrase}' is listed twice for '{current}'",
+                                    "keep one", "warning"))
+            continue
+        found[current].append((phrase, lineno))
+    return {step: tuple(phrases) for step, phrases in found.items() if phrases}
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -265,7 +321,7 @@ def load_tree(root: Path, source_language: str = "en") -> tuple[ContentTree, lis
     lang_dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     for lang_dir in lang_dirs:
         code = lang_dir.name
-        files = sorted(lang_dir.glob("*.md"))
+        files = sorted(f for f in lang_dir.glob("*.md") if f.name != SEARCH_WORDS_FILE)
         if not LANG_CODE.match(code):
             if files:
                 problems.append(Problem(_display(lang_dir), 0, f"folder '{code}' is not a language code",
@@ -291,7 +347,15 @@ def load_tree(root: Path, source_language: str = "en") -> tuple[ContentTree, lis
                     )
                     continue
                 nodes[node.id] = node
-        languages[code] = Language(code, MappingProxyType(topics), MappingProxyType(nodes))
+        words_file = lang_dir / SEARCH_WORDS_FILE
+        search_words: dict[str, tuple[tuple[str, int], ...]] = {}
+        if words_file.is_file():
+            with contextlib.suppress(OSError):
+                digest.update(f"{code}/{SEARCH_WORDS_FILE}\0".encode() + words_file.read_bytes())
+            search_words = load_search_words(words_file, _display(words_file), nodes, problems)
+        languages[code] = Language(code, MappingProxyType(topics), MappingProxyType(nodes),
+                                   MappingProxyType(search_words),
+                                   _display(words_file) if search_words else "")
     if root.is_dir() and source_language not in languages:
         problems.append(Problem(_display(root), 0, f"there is no '{source_language}' folder",
                                 "the source language holds the reference content"))

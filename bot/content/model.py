@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -48,6 +49,7 @@ class Node:
     body_line: int
     topic: str
     line_map: tuple[tuple[int, int], ...] = ()
+    input: str = ""  # what the person may type at this step instead of a button ("country")
 
     def line_at(self, offset: int) -> int:
         """The file line that produced the character at ``offset`` of ``html``."""
@@ -84,11 +86,15 @@ class TopicFile:
 
 @dataclass(frozen=True, slots=True)
 class Language:
-    """All topics and nodes of one language."""
+    """All topics and nodes of one language, and the words people type to find each step."""
 
     code: str
     files: MappingProxyType[str, TopicFile]
     nodes: MappingProxyType[str, Node]
+    # step id -> (phrase, line in search-words.md), from the staff-kept search words file
+    search_words: Mapping[str, tuple[tuple[str, int], ...]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    search_words_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,14 @@ class SetLanguage:
 
 
 @dataclass(frozen=True, slots=True)
+class SwitchTo:
+    """Switch language and open a node in it (a search result found in another language)."""
+
+    lang: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class Restart:
     """Start over: clear the trail and facts, keep the language."""
 
@@ -99,8 +107,8 @@ class Invalid:
 
 
 Action = (
-    Start | Go | Back | Home | Show | PickLanguage | SetLanguage | Restart | AskForget | Forget
-    | Sheet | Privacy | Help | Search | Invalid
+    Start | Go | Back | Home | Show | PickLanguage | SetLanguage | SwitchTo | Restart | AskForget
+    | Forget | Sheet | Privacy | Help | Search | Invalid
 )
 
 _SIMPLE: dict[str, type] = {
@@ -116,6 +124,8 @@ def encode(action: Action) -> str:
         data = f"{SCHEMA}:g:{action.target}"
     elif isinstance(action, SetLanguage):
         data = f"{SCHEMA}:l:{action.lang}"
+    elif isinstance(action, SwitchTo):
+        data = f"{SCHEMA}:x:{action.lang}:{action.target}"
     elif type(action) in _CODES:
         data = f"{SCHEMA}:{_CODES[type(action)]}"
     else:
@@ -136,6 +146,8 @@ def decode(data: str | None) -> Action:
         return Go(parts[2])
     if len(parts) == 3 and parts[1] == "l" and parts[2]:
         return SetLanguage(parts[2])
+    if len(parts) == 4 and parts[1] == "x" and parts[2] and parts[3]:
+        return SwitchTo(parts[2], parts[3])
     if len(parts) == 2 and parts[1] in _SIMPLE:
         return _SIMPLE[parts[1]]()
     return Invalid("malformed")

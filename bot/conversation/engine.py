@@ -7,18 +7,21 @@ action, even a stale or malformed one, yields a screen; nothing raises on a user
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from html import escape
 from typing import TYPE_CHECKING, assert_never
 
-from bot.content.model import ContentTree, Node
+from bot.content.facts import typed_country
+from bot.content.model import ContentTree, Fact, Node
 from bot.content.render import DISCLAIMER, render_node, title_label
 from bot.conversation import actions
 from bot.conversation.actions import Action
 from bot.conversation.commands import COMMANDS
 from bot.conversation.screen import Button, Effect, Rows, Screen, ScreenKind
-from bot.conversation.search import SearchIndex
+from bot.conversation.search import Finder, Found
 from bot.conversation.state import MAX_TRAIL, State, apply_facts
+from bot.words.countries import match_country
 from bot.words.i18n import I18n, language_name, negotiate
-from bot.words.sheet import LawyerSheet
+from bot.words.sheet import LawyerSheet, country_name
 
 
 @dataclass
@@ -29,14 +32,13 @@ class Engine:
     i18n: I18n
     sheet: LawyerSheet = field(init=False, repr=False)
     _node_text: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    _search: dict[str, SearchIndex] = field(init=False, repr=False)
+    finder: Finder = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.sheet = LawyerSheet(self.i18n, self.tree.source_language)
         for code in self.tree.codes:
             self.sheet.warm(code)
-        # Built now, not on the first search, so no user waits while an index is made.
-        self._search = {code: SearchIndex(lang) for code, lang in self.tree.languages.items()}
+        self.finder = Finder(self.tree)
 
     # -- entry points ---------------------------------------------------------------------
     def new_state(self, telegram_language: str | None = None) -> State:
@@ -68,6 +70,8 @@ class Engine:
                 return self._on_pick_language(state)
             case actions.SetLanguage():
                 return self._on_set_language(state, action)
+            case actions.SwitchTo():
+                return self._on_switch_to(state, action)
             case actions.Restart():
                 return self._on_start(state, actions.Start(state.lang))
             case actions.AskForget():
@@ -128,6 +132,11 @@ class Engine:
         new = replace(state, lang=action.lang)
         return new, self._node_screen(new)
 
+    def _on_switch_to(self, state: State, action: actions.SwitchTo) -> tuple[State, Screen]:
+        if action.lang not in self.tree.languages:
+            return self._on_pick_language(state)
+        return self._on_go(replace(state, lang=action.lang), actions.Go(action.target))
+
     def _on_ask_forget(self, state: State) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = _("Delete everything this bot keeps about this chat? Your place in the "
@@ -176,16 +185,49 @@ class Engine:
         return state, Screen(text, self._nav(state), ScreenKind.HELP, state.node)
 
     def _on_search(self, state: State, action: actions.Search) -> tuple[State, Screen]:
+        if self._current(state).input == "country":
+            code = match_country(action.text, state.lang)
+            if code is not None:
+                return self._typed_country(state, code)
+        found = self.finder.find(state.lang, action.text)
+        if found.empty:
+            return state, self._no_match(state)
+        if found.lang != state.lang:
+            return state, self._other_language(state, found)
         _ = self.i18n.translator(state.lang)
-        found = self._search[state.lang].search(action.text)
-        if not found:
-            text = _("I could not find a topic for that. Please use the buttons below, "
-                     "or type one word, like “judge”, “lawyer” or “asylum”.")
-            return state, Screen(text, self._node_rows(state, self._current(state)), ScreenKind.SEARCH_NONE,
-                                 state.node)
-        rows = [(Button(title_label(self._node(state.lang, n)), actions.Go(n)),) for n in found]
+        rows = [(Button(title_label(self._node(state.lang, n)), actions.Go(n)),) for n in found.ids]
         text = _("These parts of the guide may help:")
         return state, Screen(text, (*rows, *self._nav(state)), ScreenKind.SEARCH, state.node)
+
+    def _typed_country(self, state: State, code: str) -> tuple[State, Screen]:
+        """Note a country the person typed, as its ISO code only, and stay on the step."""
+        value = typed_country(code)
+        new = replace(state, facts=apply_facts(state.facts, (Fact("country", "=", value, 0),)))
+        notice = self.tr(state, "Noted for the lawyer: %(country)s. If that is not the right "
+                                "country, type its name again.") % {
+            "country": escape(country_name(value, state.lang))}
+        return new, replace(self._node_screen(new, notice), kind=ScreenKind.COUNTRY)
+
+    def _no_match(self, state: State) -> Screen:
+        """Nothing found: say so kindly and offer the main topics."""
+        _ = self.i18n.translator(state.lang)
+        text = _("Sorry, I did not find anything for those words. Here are the main topics. "
+                 "You can also try other words, like “lawyer”, “judge” or “afraid”.")
+        start = self._node(state.lang, self.tree.start)
+        rows = [(Button(c.label, actions.Go(c.target)),) for c in start.choices]
+        return Screen(text, (*rows, *self._nav(state)), ScreenKind.SEARCH_NONE, state.node)
+
+    def _other_language(self, state: State, found: Found) -> Screen:
+        """Steps found in another language, offered in that language with a one-tap switch."""
+        offer = self.i18n.gettext(found.lang, "I found this in %(language)s. Tap a topic to "
+                                              "continue in %(language)s:") % {
+            "language": language_name(found.lang)}
+        missed = self.tr(state, "(Nothing found in %(language)s for these words.)") % {
+            "language": language_name(state.lang)}
+        rows = [(Button(title_label(self._node(found.lang, n)), actions.SwitchTo(found.lang, n)),)
+                for n in found.ids]
+        return Screen(f"{offer}\n\n<i>{missed}</i>", (*rows, *self._nav(state)),
+                      ScreenKind.SEARCH_OTHER, state.node)
 
     def _on_invalid(self, state: State, action: actions.Invalid) -> tuple[State, Screen]:
         if action.reason == "unsupported":

@@ -20,6 +20,8 @@ class ScreenKind(StrEnum):
     HELP = "help"  # how to use the bot, and its commands
     SEARCH = "search"  # steps matching what the person typed
     SEARCH_NONE = "search-none"  # nothing matched what the person typed
+    SEARCH_OTHER = "search-other"  # steps found in another language, with a switch to it
+    COUNTRY = "country"  # a typed country name was noted for the lawyer summary
 
 
 class Effect(StrEnum):

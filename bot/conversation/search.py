@@ -1,73 +1,234 @@
-"""Keyword search over node titles and bodies, per language, for free text a user types."""
+"""Search for the step a person needs from the words they type, in every language of the tree.
+
+Words are folded (case, accents) and reduced to their stem with the language's Snowball
+stemmer, so "deportar", "deportación" and "deportado" meet. A word that matches nothing is
+compared with the index's words by edit distance (rapidfuzz), so "abogao" and "lawer" still
+land. Search words that legal-aid staff maintain per step (``search-words.md``) weigh like
+titles, and a whole phrase of them found in the text ("la migra") weighs more.
+"""
 
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from bot.content.model import Language
+import snowballstemmer
+from babel import Locale, UnknownLocaleError
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from bot.content.model import ContentTree, Language
 from bot.content.telegram_html import visible_text
 
 _WORD = re.compile(r"[a-z0-9]+")
 MIN_WORD = 3
+MAX_QUERY = 500
+TITLE, SEARCH_WORDS, BODY = 2.0, 2.0, 1.0
+PHRASE_BONUS = 4.0  # per word of a staff-written phrase found whole in the text
+EXACT, PREFIX, TYPO = 1.0, 0.8, 0.6  # how much a query word counts, by how it matched
+COMMON = 0.85  # a stem in more than this share of the steps is not searched for
+
+
+def fold(text: str) -> str:
+    """Lowercase, without accents: what both the index and a query are compared in."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def words(text: str) -> list[str]:
-    """Lowercase words without accents, at least three letters long."""
-    folded = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return [w for w in _WORD.findall(plain) if len(w) >= MIN_WORD]
+    """Folded words of at least three letters."""
+    return [w for w in _WORD.findall(fold(text)) if len(w) >= MIN_WORD]
+
+
+@functools.cache
+def stemmer_for(lang: str) -> Callable[[str], str]:
+    """The Snowball stemmer of ``lang`` (a code like ``es``); words unchanged if there is none."""
+    try:
+        name = Locale.parse(lang).english_name.lower()
+    except (UnknownLocaleError, ValueError, TypeError):
+        name = ""
+    if name not in snowballstemmer.algorithms():
+        return lambda word: word
+    stem = snowballstemmer.stemmer(name).stemWord
+    return functools.lru_cache(maxsize=65536)(stem)
+
+
+def stems(text: str, lang: str) -> list[str]:
+    """Every folded word of ``text`` as a stem, in order (short words kept, for phrases)."""
+    stem = stemmer_for(lang)
+    # Folding first means a word typed without its accents stems like the accented one.
+    return [stem(w) if len(w) >= MIN_WORD else w for w in _WORD.findall(fold(text))]
+
+
+def query_stems(text: str, lang: str) -> list[str]:
+    """The stems of ``text`` that count as search words (from words of three letters or more)."""
+    stem = stemmer_for(lang)
+    return list(dict.fromkeys(stem(w) for w in words(text)))
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """What one language's index found: step ids best first, and how much of the query it knew.
+
+    ``coverage`` is the share of the query's words this language knows (exactly 1, by prefix
+    0.8, by a typo 0.6), so a query in another language can be told apart from one that matches.
+    """
+
+    ids: tuple[str, ...]
+    coverage: float
+    score: float
 
 
 class SearchIndex:
-    """Finds the nodes whose words best match a query, rare words weighing more.
+    """One language's inverted index: stem -> steps, rare stems weighing more.
 
-    An inverted index (word -> nodes, and whether the word is in the title) and a sorted
-    vocabulary for prefix matches keep a query's cost to the nodes that share its words,
-    so search stays fast on trees of thousands of steps.
+    The cost of a query stays with the steps that share its words (plus one edit-distance
+    scan of the vocabulary for a word that matched nothing), so search stays fast on trees
+    of thousands of steps.
     """
 
     def __init__(self, language: Language) -> None:
+        self.lang = language.code
         self._ids: list[str] = []
-        postings: dict[str, dict[int, bool]] = {}
+        postings: dict[str, dict[int, float]] = {}
+        phrases: dict[tuple[str, ...], set[int]] = {}
         for order, node in enumerate(language.nodes.values()):
             self._ids.append(node.id)
-            title = set(words(visible_text(node.title)))
-            for word in title | set(words(visible_text(node.html))):
-                postings.setdefault(word, {})[order] = word in title
+            fields = [(visible_text(node.html), BODY), (visible_text(node.title), TITLE)]
+            for phrase, _line in language.search_words.get(node.id, ()):
+                fields.append((phrase, SEARCH_WORDS))
+                key = tuple(stems(phrase, self.lang))
+                if key:
+                    phrases.setdefault(key, set()).add(order)
+            for text, weight in fields:
+                for stem in query_stems(text, self.lang):
+                    found = postings.setdefault(stem, {})
+                    found[order] = max(found.get(order, 0.0), weight)
         n = max(len(self._ids), 1)
-        # Words found in more than half the nodes say nothing about where to go.
-        self._idf = {w: math.log(n / len(p)) for w, p in postings.items() if len(p) <= n / 2 or n < 4}
-        self._postings = {w: tuple(p.items()) for w, p in postings.items() if w in self._idf}
-        self._sorted = sorted(self._idf)
+        # Every stem the language uses, so coverage can tell "known but common" from "foreign".
+        self._known = frozenset(postings)
+        # Stems found in almost every step ("que", "the") say nothing about where to go; the
+        # others weigh more the rarer they are (smoothed, so "lawyer" in most steps still counts).
+        self._idf = {s: math.log(1 + n / len(p)) for s, p in postings.items()
+                     if len(p) <= COMMON * n or n < 8}
+        self._postings = {s: tuple(p.items()) for s, p in postings.items() if s in self._idf}
+        self._sorted = sorted(self._known)
+        self._phrases = {k: tuple(sorted(v)) for k, v in phrases.items()}
+        self._longest = max((len(k) for k in self._phrases), default=0)
+        by_length: dict[int, list[str]] = {}
+        for stem in self._known:
+            by_length.setdefault(len(stem), []).append(stem)
+        self._by_length = by_length
 
-    def _matching(self, query_word: str) -> list[str]:
-        """Index words that match ``query_word``: itself, or (4+ letters) a prefix either way."""
-        if query_word in self._idf:
-            return [query_word]
-        if len(query_word) < 4:
+    # -- matching one query stem ------------------------------------------------------------
+    def _prefixed(self, stem: str) -> list[str]:
+        """Known stems that are a prefix of ``stem`` or start with it (four letters or more)."""
+        if len(stem) < 4:
             return []
-        found = [query_word[:k] for k in range(4, len(query_word)) if query_word[:k] in self._idf]
-        i = bisect.bisect_left(self._sorted, query_word)
-        while i < len(self._sorted) and self._sorted[i].startswith(query_word):
+        found = [stem[:k] for k in range(4, len(stem)) if stem[:k] in self._known]
+        i = bisect.bisect_left(self._sorted, stem)
+        while i < len(self._sorted) and self._sorted[i].startswith(stem):
             found.append(self._sorted[i])
             i += 1
         return found
 
-    def search(self, text: str, limit: int = 3) -> list[str]:
-        """Ids of up to ``limit`` nodes matching ``text``, best first."""
+    def _typos(self, stem: str) -> list[str]:
+        """Known stems one edit away (two for long words): swapped, missing or extra letters."""
+        if len(stem) < 4:
+            return []
+        limit = 1 if len(stem) < 7 else 2
+        found: list[str] = []
+        for size in range(len(stem) - limit, len(stem) + limit + 1):
+            bucket = self._by_length.get(size)
+            if bucket:
+                found += [m for m, _d, _i in process.extract(
+                    stem, bucket, scorer=OSA.distance, score_cutoff=limit, limit=5)]
+        return found
+
+    def _matches(self, stem: str) -> tuple[float, list[str]]:
+        """How ``stem`` matched (exact, prefix, typo or 0) and the index stems it matched."""
+        if stem in self._known:
+            return EXACT, [stem]
+        prefixed = self._prefixed(stem)
+        if prefixed:
+            return PREFIX, prefixed
+        typos = self._typos(stem)
+        return (TYPO, typos) if typos else (0.0, [])
+
+    # -- search -------------------------------------------------------------------------------
+    def hits(self, text: str, limit: int = 3) -> Hits:
+        """The best ``limit`` steps for ``text`` and how well this language knows its words."""
+        text = text[:MAX_QUERY]
         scores: dict[int, float] = {}
-        for query_word in set(words(text[:500])):
+        query = query_stems(text, self.lang)
+        known = 0.0
+        for stem in query:
+            quality, matched = self._matches(stem)
+            known += quality
             best: dict[int, float] = {}
-            for word in self._matching(query_word):
-                idf = self._idf[word]
-                for order, in_title in self._postings[word]:
-                    weight = (2 * idf if in_title else idf) + 0.01
+            for word in matched:
+                idf = self._idf.get(word)
+                if idf is None:
+                    continue
+                for order, field_weight in self._postings[word]:
+                    weight = quality * field_weight * idf + 0.01
                     if weight > best.get(order, 0.0):
                         best[order] = weight
             for order, weight in best.items():
                 scores[order] = scores.get(order, 0.0) + weight
-        ranked = sorted(scores, key=lambda order: (-scores[order], order))
-        return [self._ids[order] for order in ranked[:limit]]
+        for order, size in self._phrase_hits(stems(text, self.lang)):
+            scores[order] = scores.get(order, 0.0) + PHRASE_BONUS * size
+        ranked = sorted(scores, key=lambda order: (-scores[order], order))[:limit]
+        return Hits(tuple(self._ids[o] for o in ranked), known / len(query) if query else 0.0,
+                    scores[ranked[0]] if ranked else 0.0)
+
+    def _phrase_hits(self, sequence: list[str]) -> Iterable[tuple[int, int]]:
+        """(step, phrase length) for every staff phrase found whole in ``sequence``."""
+        for size in range(1, min(self._longest, len(sequence)) + 1):
+            for start in range(len(sequence) - size + 1):
+                for order in self._phrases.get(tuple(sequence[start:start + size]), ()):
+                    yield order, size
+
+    def search(self, text: str, limit: int = 3) -> list[str]:
+        """Ids of up to ``limit`` steps matching ``text``, best first."""
+        return list(self.hits(text, limit).ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The answer to a typed text: the language the steps are in (maybe not the session's)."""
+
+    lang: str
+    ids: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing matched in any language."""
+        return not self.ids
+
+
+class Finder:
+    """Searches the session's language first, and the others when they know the words better."""
+
+    def __init__(self, tree: ContentTree) -> None:
+        # Built now, not on the first search, so no user waits while an index is made.
+        self.indexes = {code: SearchIndex(lang) for code, lang in tree.languages.items()}
+
+    def find(self, lang: str, text: str, limit: int = 3) -> Found:
+        """The best steps for ``text``: in ``lang``, or in a language that knows more of its words."""
+        own = self.indexes[lang].hits(text, limit)
+        best_lang, best = lang, own
+        if own.coverage < 1.0:
+            for code, index in self.indexes.items():
+                if code == lang:
+                    continue
+                other = index.hits(text, limit)
+                # Only a language that knows clearly more of the words wins over the person's own.
+                if other.ids and other.coverage >= best.coverage + 0.2:
+                    best_lang, best = code, other
+        return Found(best_lang, best.ids)

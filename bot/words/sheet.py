@@ -17,6 +17,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from bot.content.facts import iso_country
 from bot.words.i18n import N_, I18n
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -31,8 +32,11 @@ DOCUMENT_CAPTION = N_("For your lawyer: you can forward or print this file. It h
 
 
 def country_name(value: str, lang: str) -> str:
-    """A country fact as a name in ``lang`` (empty for 'other' and 'unknown')."""
-    code = COUNTRY_CODES.get(value)
+    """A country fact as a name in ``lang`` (empty for 'other' and 'unknown').
+
+    ``value`` is a named value like ``honduras`` or a typed one like ``iso:TR``.
+    """
+    code = COUNTRY_CODES.get(value) or iso_country(value)
     if code is None:
         return ""
     try:
