@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.loader import load_tree
-from bot.search import Finder
+from bot.content.loader import load_tree
+from bot.conversation.search import Finder
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_TOP3 = 0.90

@@ -20,8 +20,11 @@ from bot.conversation.screen import Button, Effect, Rows, Screen, ScreenKind
 from bot.conversation.search import Finder, Found
 from bot.conversation.state import MAX_TRAIL, State, apply_facts
 from bot.words.countries import match_country
-from bot.words.i18n import I18n, language_name, negotiate
+from bot.words.i18n import N_, I18n, language_name, negotiate
 from bot.words.sheet import LawyerSheet, country_name
+
+# Written in the language the steps were found in, for a person who typed in that language.
+OTHER_LANGUAGE_OFFER = N_("I found this in %(language)s. Tap a topic to continue in %(language)s:")
 
 
 @dataclass
@@ -219,8 +222,7 @@ class Engine:
 
     def _other_language(self, state: State, found: Found) -> Screen:
         """Steps found in another language, offered in that language with a one-tap switch."""
-        offer = self.i18n.gettext(found.lang, "I found this in %(language)s. Tap a topic to "
-                                              "continue in %(language)s:") % {
+        offer = self.i18n.gettext(found.lang, OTHER_LANGUAGE_OFFER) % {
             "language": language_name(found.lang)}
         missed = self.tr(state, "(Nothing found in %(language)s for these words.)") % {
             "language": language_name(state.lang)}

@@ -33,6 +33,12 @@ Migration = Callable[[AsyncConnection], Awaitable[None]]
 MIGRATIONS: dict[int, Migration] = {}
 
 
+# A search that found nothing is counted under this pseudo-step, which no step id can be
+# (ids hold only a-z, 0-9 and '-'): one count per day and language, nothing of what was typed.
+SEARCH_MISS_NODE = "*search"
+SEARCH_MISS_EVENT = "no-match"
+
+
 def _upsert_counts(dialect: str, rows: list[dict[str, Any]]) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -164,6 +170,10 @@ class SessionStore:
     def count(self, lang: str, node: str, event_name: str = "view") -> None:
         """Add one to today's count in memory; :meth:`flush_counts` writes it."""
         self._pending[(self._today(), lang[:16], node[:64], event_name[:8])] += 1
+
+    def count_search_miss(self, lang: str) -> None:
+        """Add one to today's count of searches that found nothing in ``lang`` (never the words)."""
+        self.count(lang, SEARCH_MISS_NODE, SEARCH_MISS_EVENT)
 
     async def flush_counts(self) -> None:
         """Write counts gathered in memory in one statement."""

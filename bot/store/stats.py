@@ -6,6 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
+from bot.store.sessions import SEARCH_MISS_EVENT
+
 SMALL = 5  # counts below this are shown as "<5" so no single person stands out
 
 
@@ -17,9 +19,13 @@ def shown(count: int) -> str:
 def format_stats(rows: Iterable[tuple[date, str, str, str, int]]) -> str:
     """A table with one line per day, language and step: views and stops."""
     table: dict[tuple[date, str, str], dict[str, int]] = defaultdict(lambda: {"view": 0, "stop": 0})
+    misses: dict[tuple[date, str], int] = defaultdict(int)
     for day, lang, node, event, count in rows:
+        if event == SEARCH_MISS_EVENT:
+            misses[(day, lang)] += count
+            continue
         table[(day, lang, node)][event] = table[(day, lang, node)].get(event, 0) + count
-    if not table:
+    if not table and not misses:
         return "no counts yet"
     header = f"{'day':<10}  {'lang':<4}  {'step':<28}  {'reached':>7}  {'stopped':>7}"
     lines = [header, "-" * len(header)]
@@ -32,4 +38,9 @@ def format_stats(rows: Iterable[tuple[date, str, str, str, int]]) -> str:
     lines.append("")
     lines.append("steps reached per language: " + ", ".join(
         f"{lang} {shown(n)}" for lang, n in sorted(totals.items())))
+    if misses:
+        # Tells maintainers where search words are missing (see content/<lang>/search-words.md).
+        lines += ["", "searches that found nothing (words are never kept):"]
+        lines += [f"{day.isoformat():<10}  {lang:<4}  {shown(n):>7}"
+                  for (day, lang), n in sorted(misses.items())]
     return "\n".join(lines)

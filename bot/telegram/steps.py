@@ -126,6 +126,8 @@ class Conversation:
                 cache.put(key, new_state, rev + 1)
                 if screen.kind is ScreenKind.NODE and screen.node:
                     store.count(new_state.lang, screen.node)
+                elif screen.kind is ScreenKind.SEARCH_NONE:
+                    store.count_search_miss(new_state.lang)  # language and day only, never the words
                 return new_state, screen
             cache.drop(key)  # another step or replica saved first: read it again
             note(conflict=True)

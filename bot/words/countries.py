@@ -16,6 +16,10 @@ from bot.conversation.search import fold
 
 # Babel territories that are not countries a person could be sent to.
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AQ"}
+# Older names people still type, which CLDR no longer gives (any language's speakers use them).
+ALIASES = {"TR": ("Turkey",), "SZ": ("Swaziland",), "CZ": ("Czech Republic",),
+           "MK": ("Macedonia",), "CI": ("Ivory Coast",), "CD": ("DRC",),
+           "GB": ("England",)}
 _WORD = re.compile(r"[a-z0-9]+")
 MAX_WORDS = 5  # the longest name window tried ("republica democratica del congo")
 TYPO_SCORE = 80.0  # rapidfuzz ratio (0-100) a name of five letters or more must reach
@@ -38,6 +42,9 @@ def _names(lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             for variant in {name, *name.split(" - ")} if " - " in name else {name}:
                 names.append(" ".join(_WORD.findall(fold(variant))))
                 codes.append(code)
+    for code, aliases in ALIASES.items():
+        names += [" ".join(_WORD.findall(fold(alias))) for alias in aliases]
+        codes += [code] * len(aliases)
     return tuple(names), tuple(codes)
 
 
