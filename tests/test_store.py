@@ -180,6 +180,23 @@ async def test_counts_are_aggregated_and_small_numbers_hidden(store: SessionStor
     assert await store.stats(since=date.today() + timedelta(days=1)) == []
 
 
+async def test_searches_that_found_nothing_are_counted_per_day_and_language(
+        store: SessionStore) -> None:
+    for _ in range(6):
+        store.count_search_miss("es")
+    store.count_search_miss("fr")
+    store.count("es", "tc-start")
+    await store.flush_counts()
+    rows = await store.stats()
+    assert (date.today(), "es", "*search", "no-match", 6) in rows
+    assert (date.today(), "fr", "*search", "no-match", 1) in rows
+    table = format_stats(rows)
+    steps, misses = table.split("searches that found nothing")
+    assert "*search" not in steps  # not shown as a step
+    day = date.today().isoformat()
+    assert f"{day}  es          6" in misses and f"{day}  fr         <5" in misses
+
+
 async def test_sessions_survive_reopen(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
     first = SessionStore(url)
