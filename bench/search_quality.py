@@ -17,7 +17,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.content.loader import load_tree
-from bot.conversation.search import Finder
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_TOP3 = 0.90
@@ -51,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=Path, default=ROOT / "bench" / "search_queries.tsv")
     parser.add_argument("--misses", action="store_true", help="list the queries missed in top 3")
     args = parser.parse_args(argv)
+    from bot.conversation.search import Finder  # here, so read_queries works without it
+
     tree, _problems = load_tree(args.content)
     finder = Finder(tree)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

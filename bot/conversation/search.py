@@ -25,7 +25,7 @@ from rapidfuzz.distance import OSA
 from bot.content.model import ContentTree, Language
 from bot.content.telegram_html import visible_text
 
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 MIN_WORD = 3
 MAX_QUERY = 500
 TITLE, SEARCH_WORDS, BODY = 2.0, 2.0, 1.0
@@ -40,9 +40,20 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@functools.lru_cache(maxsize=131072)
+def _fold_word(word: str) -> str:
+    # Words repeat, so folding each distinct word once keeps indexing a big tree fast.
+    return word if word.isascii() else fold(word)
+
+
+def tokens(text: str) -> list[str]:
+    """Every folded word of ``text``, in order."""
+    return [_fold_word(w) for w in _WORD.findall(text.lower())]
+
+
 def words(text: str) -> list[str]:
     """Folded words of at least three letters."""
-    return [w for w in _WORD.findall(fold(text)) if len(w) >= MIN_WORD]
+    return [w for w in tokens(text) if len(w) >= MIN_WORD]
 
 
 @functools.cache
@@ -62,7 +73,7 @@ def stems(text: str, lang: str) -> list[str]:
     """Every folded word of ``text`` as a stem, in order (short words kept, for phrases)."""
     stem = stemmer_for(lang)
     # Folding first means a word typed without its accents stems like the accented one.
-    return [stem(w) if len(w) >= MIN_WORD else w for w in _WORD.findall(fold(text))]
+    return [stem(w) if len(w) >= MIN_WORD else w for w in tokens(text)]
 
 
 def query_stems(text: str, lang: str) -> list[str]:

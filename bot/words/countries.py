@@ -7,12 +7,11 @@ Names come from Babel's territory names (CLDR) in the person's language and in E
 from __future__ import annotations
 
 import functools
-import re
 
 from babel import Locale, UnknownLocaleError
 from rapidfuzz import fuzz, process
 
-from bot.conversation.search import fold
+from bot.conversation.search import tokens
 
 # Babel territories that are not countries a person could be sent to.
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AQ"}
@@ -20,7 +19,6 @@ _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "AQ"}
 ALIASES = {"TR": ("Turkey",), "SZ": ("Swaziland",), "CZ": ("Czech Republic",),
            "MK": ("Macedonia",), "CI": ("Ivory Coast",), "CD": ("DRC",),
            "GB": ("England",)}
-_WORD = re.compile(r"[a-z0-9]+")
 MAX_WORDS = 5  # the longest name window tried ("republica democratica del congo")
 TYPO_SCORE = 80.0  # rapidfuzz ratio (0-100) a name of five letters or more must reach
 
@@ -40,10 +38,10 @@ def _names(lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
                 continue
             # "Congo - Kinshasa" is also known by each of its parts' whole.
             for variant in {name, *name.split(" - ")} if " - " in name else {name}:
-                names.append(" ".join(_WORD.findall(fold(variant))))
+                names.append(" ".join(tokens(variant)))
                 codes.append(code)
     for code, aliases in ALIASES.items():
-        names += [" ".join(_WORD.findall(fold(alias))) for alias in aliases]
+        names += [" ".join(tokens(alias)) for alias in aliases]
         codes += [code] * len(aliases)
     return tuple(names), tuple(codes)
 
@@ -51,11 +49,11 @@ def _names(lang: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def match_country(text: str, lang: str) -> str | None:
     """The ISO code of the country named in ``text`` (typos tolerated), or None."""
     names, codes = _names(lang)
-    tokens = _WORD.findall(fold(text[:200]))
+    words = tokens(text[:200])
     best: tuple[float, int, str] | None = None
-    for size in range(1, min(MAX_WORDS, len(tokens)) + 1):
-        for start in range(len(tokens) - size + 1):
-            window = " ".join(tokens[start:start + size])
+    for size in range(1, min(MAX_WORDS, len(words)) + 1):
+        for start in range(len(words) - size + 1):
+            window = " ".join(words[start:start + size])
             # Short names ("peru", "cuba") must be exact: one typo there makes another word.
             cutoff = 100.0 if len(window) < 5 else TYPO_SCORE
             found = process.extractOne(window, names, scorer=fuzz.ratio, score_cutoff=cutoff)
