@@ -19,6 +19,7 @@ node_ids = st.sampled_from(NODES) | st.text(max_size=30)
 any_action = st.one_of(
     st.builds(actions.Go, node_ids),
     st.builds(actions.SetLanguage, st.sampled_from(LANGS) | st.text(max_size=5)),
+    st.builds(actions.SwitchTo, st.sampled_from(LANGS) | st.text(max_size=5), node_ids),
     st.builds(actions.Start, st.text(max_size=64)),
     st.builds(actions.Search, st.text(max_size=300)),
     st.builds(actions.Invalid, st.text(max_size=10)),

@@ -31,6 +31,7 @@ MAX_QUERY = 500
 TITLE, SEARCH_WORDS, BODY = 2.0, 2.0, 1.0
 PHRASE_BONUS = 4.0  # per word of a staff-written phrase found whole in the text
 EXACT, PREFIX, TYPO = 1.0, 0.8, 0.6  # how much a query word counts, by how it matched
+RELATIVE = 0.4  # a result must score at least this share of the best one
 COMMON = 0.85  # a stem in more than this share of the steps is not searched for
 
 
@@ -195,6 +196,8 @@ class SearchIndex:
         for order, size in self._phrase_hits(stems(text, self.lang)):
             scores[order] = scores.get(order, 0.0) + PHRASE_BONUS * size
         ranked = sorted(scores, key=lambda order: (-scores[order], order))[:limit]
+        # A step far behind the best one is noise ("deportar" also in a note about papers).
+        ranked = [o for o in ranked if scores[o] >= RELATIVE * scores[ranked[0]]]
         return Hits(tuple(self._ids[o] for o in ranked), known / len(query) if query else 0.0,
                     scores[ranked[0]] if ranked else 0.0)
 
