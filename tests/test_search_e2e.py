@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from bot.content.loader import load_tree
 from bot.content.telegram_html import visible_text
-from bot.store.sessions import SEARCH_MISS_EVENT, SEARCH_MISS_NODE
+from bot.store.stats import SEARCH_MISS_EVENT, SEARCH_MISS_NODE
 from e2e import ON_PG, bot_settings, content_buttons, running
 from fake_telegram import FakeTelegram
 from helpers import CONTENT

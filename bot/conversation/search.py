@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import snowballstemmer
+import snowballstemmer  # type: ignore[import-untyped]
 from babel import Locale, UnknownLocaleError
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -61,12 +61,12 @@ def words(text: str) -> list[str]:
 def stemmer_for(lang: str) -> Callable[[str], str]:
     """The Snowball stemmer of ``lang`` (a code like ``es``); words unchanged if there is none."""
     try:
-        name = Locale.parse(lang).english_name.lower()
+        name = (Locale.parse(lang).english_name or "").lower()
     except (UnknownLocaleError, ValueError, TypeError):
         name = ""
     if name not in snowballstemmer.algorithms():
         return lambda word: word
-    stem = snowballstemmer.stemmer(name).stemWord
+    stem: Callable[[str], str] = snowballstemmer.stemmer(name).stemWord
     return functools.lru_cache(maxsize=65536)(stem)
 
 

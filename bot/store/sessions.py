@@ -25,18 +25,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.store.rows import SessionRows, SqlAlchemyRows, SqliteRows, sqlite_pragmas
+from bot.store.stats import SEARCH_MISS_EVENT, SEARCH_MISS_NODE
 from bot.store.tables import COUNTS, META, METADATA, SESSIONS
 
 SCHEMA_VERSION = 1
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 # MIGRATIONS[n] upgrades a database from version n to n + 1.
 MIGRATIONS: dict[int, Migration] = {}
-
-
-# A search that found nothing is counted under this pseudo-step, which no step id can be
-# (ids hold only a-z, 0-9 and '-'): one count per day and language, nothing of what was typed.
-SEARCH_MISS_NODE = "*search"
-SEARCH_MISS_EVENT = "no-match"
 
 
 def _upsert_counts(dialect: str, rows: list[dict[str, Any]]) -> Any:

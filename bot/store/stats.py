@@ -6,8 +6,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from bot.store.sessions import SEARCH_MISS_EVENT
-
+# A search that found nothing is counted under this pseudo-step, which no step id can be
+# (ids hold only a-z, 0-9 and '-'): one count per day and language, nothing of what was typed.
+SEARCH_MISS_NODE = "*search"
+SEARCH_MISS_EVENT = "no-match"
 SMALL = 5  # counts below this are shown as "<5" so no single person stands out
 
 
