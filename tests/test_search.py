@@ -142,6 +142,11 @@ def test_stems_meet_across_word_forms_and_accents() -> None:
     assert stems("détention", "fr") == stems("detention", "fr")
 
 
+def test_languages_a_translator_may_add_are_stemmed_in_their_own_script() -> None:
+    assert len(set(stems("книга книги книгу", "ru"))) == 1
+    assert len(set(stems("kjøringen kjøring", "nb"))) == 1  # Babel: "Norwegian Bokmål"
+
+
 def test_a_language_without_a_stemmer_keeps_words_whole() -> None:
     assert stems("Ngozi amaka Ọ́", "ig") == ["ngozi", "amaka", "o"]  # Igbo: no Snowball stemmer
     assert stems("running runs", "zz") == ["running", "runs"]  # not a language code at all
@@ -292,6 +297,15 @@ def test_typed_words_that_are_no_country_search_as_usual(engine: Engine) -> None
     state, _ = engine.step(state, a.Go("tc-country-other"))
     new, screen = engine.step(state, a.Search("abogao"))
     assert screen.kind is ScreenKind.SEARCH and new.facts == state.facts
+
+
+def test_neither_a_country_nor_a_topic_keeps_the_person_on_the_country_step(engine: Engine) -> None:
+    state, _ = engine.step(engine.new_state("es"), a.Start())
+    state, _ = engine.step(state, a.Go("tc-country-other"))
+    new, screen = engine.step(state, a.Search("qqqq zzzz"))
+    assert new == state and screen.kind is ScreenKind.SEARCH_NONE
+    assert "No reconocí el nombre de un país" in screen.text
+    assert screen.buttons()[0].action == a.Go("fh-probono")  # the step's own choice
 
 
 def test_a_country_typed_on_another_step_is_a_search(engine: Engine) -> None:

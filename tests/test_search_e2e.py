@@ -48,6 +48,8 @@ async def test_typed_words_find_steps_offer_languages_and_note_a_country(
         user.send_text("/lawyer")
         sheet, _document = await user.wait_reply(2)
         assert country in sheet.plain
+        user.send_text("/menu")
+        await user.wait_reply()
 
         user.send_text(query)  # slang or a typo, in the person's language
         await user.wait_reply()

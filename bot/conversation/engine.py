@@ -193,6 +193,11 @@ class Engine:
             if code is not None:
                 return self._typed_country(state, code)
         found = self.finder.find(state.lang, action.text)
+        if found.empty and self._current(state).input == "country":
+            # Stay on the step: the person was most likely typing a country's name.
+            notice = self.tr(state, "I did not recognise a country's name in that. Type it "
+                                    "again, or choose an answer below.")
+            return state, replace(self._node_screen(state, notice), kind=ScreenKind.SEARCH_NONE)
         if found.empty:
             return state, self._no_match(state)
         if found.lang != state.lang:

@@ -65,6 +65,8 @@ def stemmer_for(lang: str) -> Callable[[str], str]:
     except (UnknownLocaleError, ValueError, TypeError):
         name = ""
     if name not in snowballstemmer.algorithms():
+        name = name.partition(" ")[0]  # "norwegian bokmål" -> "norwegian"
+    if name not in snowballstemmer.algorithms():
         return lambda word: word
     stem: Callable[[str], str] = snowballstemmer.stemmer(name).stemWord
     return functools.lru_cache(maxsize=65536)(stem)
