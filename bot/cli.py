@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     purge = sub.add_parser("purge", help="delete sessions older than SESSION_TTL_DAYS")
     purge.set_defaults(func=cmd_purge)
-    stats = sub.add_parser("stats", help="anonymous counts: which steps people reach, where they stop")
+    stats = sub.add_parser("stats", help="anonymous counts: which steps people reach, where they stop, "
+                           "how many searches found nothing")
     stats.add_argument("--since", type=_day, help="first day to include, e.g. 2026-11-01")
     stats.set_defaults(func=cmd_stats)
     cats = sub.add_parser("catalogs", help="update interface catalogs, or add a language")

@@ -229,7 +229,7 @@ def test_engine_offers_another_language_in_that_language(engine: Engine) -> None
     state, _ = engine.step(engine.new_state("en"), a.Start())
     _, screen = engine.step(state, a.Search("necesito un abogado gratuito"))
     assert screen.kind is ScreenKind.SEARCH_OTHER
-    assert "Encontré esto en Español" in screen.text
+    assert "Encontré esto en español. Toque un tema para seguir en español:" in screen.text
     assert "Nothing found in English" in screen.text
     switch = screen.buttons()[0]
     assert switch.action == a.SwitchTo("es", "fh-probono") and switch.label == "Ayuda legal gratuita"

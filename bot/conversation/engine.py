@@ -228,9 +228,9 @@ class Engine:
     def _other_language(self, state: State, found: Found) -> Screen:
         """Steps found in another language, offered in that language with a one-tap switch."""
         offer = self.i18n.gettext(found.lang, OTHER_LANGUAGE_OFFER) % {
-            "language": language_name(found.lang)}
+            "language": language_name(found.lang, in_sentence=True)}
         missed = self.tr(state, "(Nothing found in %(language)s for these words.)") % {
-            "language": language_name(state.lang)}
+            "language": language_name(state.lang, in_sentence=True)}
         rows = [(Button(title_label(self._node(found.lang, n)), actions.SwitchTo(found.lang, n)),)
                 for n in found.ids]
         return Screen(f"{offer}\n\n<i>{missed}</i>", (*rows, *self._nav(state)),

@@ -172,13 +172,13 @@ class I18n:
         return self.translations(lang).gettext
 
 
-def language_name(code: str) -> str:
-    """The language's own name for itself, e.g. 'Español' for es."""
+def language_name(code: str, in_sentence: bool = False) -> str:
+    """The language's own name for itself: 'Español' for es, or 'español' inside a sentence."""
     try:
         name = Locale.parse(code).get_display_name(code) or code
     except (UnknownLocaleError, ValueError):
         return code
-    return name[:1].upper() + name[1:]
+    return name if in_sentence else name[:1].upper() + name[1:]
 
 
 def negotiate(code: str | None, available: tuple[str, ...], default: str = "en") -> str:
