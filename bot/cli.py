@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.content.checks import check_content
+from bot.content.checks import check_content, report_lines
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Check content and catalogs; print every problem; exit 1 on errors."""
     content, locales = _paths(args, settings)
     report = check_content(content, locales)
-    for problem in report.problems:
-        print(problem)
+    for line in report_lines(report, verbose=args.verbose):
+        print(line)
     if report.problems:
         print()
     for line in report.summary:
@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="check content files and interface catalogs")
     _content_args(check)
+    check.add_argument("--verbose", action="store_true",
+                       help="list every warning instead of grouping recurring ones")
     check.set_defaults(func=cmd_check)
     chat = sub.add_parser("chat", help="walk the conversation in this terminal")
     _content_args(chat)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -48,6 +49,9 @@ class Node:
     body_line: int
     topic: str
     line_map: tuple[tuple[int, int], ...] = ()
+    raw_title: str = ""  # the title as written, before inline Markdown became HTML
+    last_line: int = 0  # the step's last file line, so findings can be tied to a step
+    legal_change: int = 0  # file version at which the law in this step last changed
 
     def line_at(self, offset: int) -> int:
         """The file line that produced the character at ``offset`` of ``html``."""
@@ -80,6 +84,18 @@ class TopicFile:
     review_needed: bool
     translated_from: int | None
     node_ids: tuple[str, ...]
+    version_line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The English a translated step was made from: hash, file version and its strings."""
+
+    hash: str
+    version: int
+    title: str = ""
+    body: str = ""
+    choices: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +105,8 @@ class Language:
     code: str
     files: MappingProxyType[str, TopicFile]
     nodes: MappingProxyType[str, Node]
+    # What English each translated step was made from (see bot.translated_from).
+    records: Mapping[str, Record] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +118,9 @@ class ContentTree:
     source_language: str = "en"
     start: str = "start"
     root: str = field(default="")
+    # Per language, the step ids served from the source language (not translated yet, or
+    # translated before a legal change); set only on the tree the engine serves.
+    fallback: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def codes(self) -> tuple[str, ...]:
