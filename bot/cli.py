@@ -134,6 +134,52 @@ def cmd_catalogs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_translate(args: argparse.Namespace, settings: Settings) -> int:
+    """Export a language's content to .po, import a translated .po, or mark steps done."""
+    from bot import translate, translated_from
+    from bot.loader import load_tree
+
+    content, locales = _paths(args, settings)
+    try:
+        if args.action == "export":
+            tree, _ = load_tree(content)
+            if tree.source_language not in tree.languages:
+                print(f"error: {content} has no {tree.source_language}/ folder", file=sys.stderr)
+                return 1
+            out = args.output or Path(f"{args.target}.po")
+            translate.write_catalog(translate.export(tree, args.target), out)
+            print(f"wrote {out}: open it in Poedit, Weblate or Crowdin, then "
+                  f"'kyr-bot translate import {out}'")
+            return 0
+        if args.action == "import":
+            done = translate.import_po(Path(args.target), content, locales, args.lang)
+            print(f"imported {args.target}; {len(done)} step(s) recorded as translated. "
+                  "Run 'kyr-bot check' to see what is left.")
+            return 0
+        tree, _ = load_tree(content)
+        if args.target not in tree.languages or args.target == tree.source_language:
+            print(f"error: there is no translation '{args.target}' in {content}", file=sys.stderr)
+            return 2
+        lang = tree.languages[args.target]
+        wanted = set(args.steps)
+        steps = [s for s in lang.nodes if args.all or s in wanted or lang.nodes[s].topic in wanted]
+        unknown = sorted(wanted - set(lang.nodes) - set(lang.files))
+        if unknown or not steps:
+            print(f"error: no step or file {', '.join(unknown) or '(none given)'} in "
+                  f"{args.target}; give step ids, file names, or --all", file=sys.stderr)
+            return 2
+        recorded = translated_from.mark_done(content, tree, args.target, steps)
+        print(f"recorded {len(recorded)} step(s) of {args.target} as translated from today's "
+              f"{tree.source_language}")
+        return 0
+    except translate.TranslateError as exc:
+        for problem in exc.problems:
+            print(problem.report_line(), file=sys.stderr)
+        print(f"nothing was imported: fix the {len(exc.problems)} problem(s) above",
+              file=sys.stderr)
+        return 1
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -167,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     cats.add_argument("lang", nargs="?", help="language code for 'add', e.g. pt")
     cats.add_argument("--locales", type=Path, help="catalog folder (default: LOCALES_DIR or ./locales)")
     cats.set_defaults(func=cmd_catalogs)
+    tr = sub.add_parser("translate", help="content translation: export/import .po files, mark "
+                        "steps done")
+    tr.add_argument("action", choices=["export", "import", "done"])
+    tr.add_argument("target", help="export/done: language code (es); import: the .po file")
+    tr.add_argument("steps", nargs="*", help="done: step ids or file names (third-country)")
+    tr.add_argument("--all", action="store_true", help="done: every step of the language")
+    tr.add_argument("-o", "--output", type=Path, help="export: the .po file to write (LANG.po)")
+    tr.add_argument("--lang", help="import: the language, when the .po does not say")
+    _content_args(tr)
+    tr.set_defaults(func=cmd_translate)
     return parser
 
 
