@@ -126,11 +126,17 @@ def cmd_catalogs(args: argparse.Namespace, settings: Settings) -> int:
         catalogs.update(locales)
         print(f"updated {locales}/messages.pot and every messages.po; translate the new entries")
         return 0
-    if not args.lang or not args.lang.isalpha() or not 2 <= len(args.lang) <= 3:
-        print("give a language code like 'pt': kyr-bot catalogs add pt", file=sys.stderr)
+    if not args.lang:
+        print("error: give a language code like 'pt' or 'pt_BR': kyr-bot catalogs add pt",
+              file=sys.stderr)
         return 2
-    path = catalogs.add(locales, args.lang.lower())
-    print(f"created {path}; translate it, then add content/{args.lang.lower()}/ (see README)")
+    try:
+        path = catalogs.add(locales, args.lang, force=args.force)
+    except catalogs.CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    code = path.parent.parent.name
+    print(f"created {path}; translate it, then add content/{code}/ (see README)")
     return 0
 
 
@@ -210,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=cmd_stats)
     cats = sub.add_parser("catalogs", help="update interface catalogs, or add a language")
     cats.add_argument("action", choices=["update", "add"])
-    cats.add_argument("lang", nargs="?", help="language code for 'add', e.g. pt")
+    cats.add_argument("lang", nargs="?", help="language code for 'add', e.g. pt or pt_BR")
+    cats.add_argument("--force", action="store_true",
+                      help="'add': start an existing catalog over (its translations are lost)")
     cats.add_argument("--locales", type=Path, help="catalog folder (default: LOCALES_DIR or ./locales)")
     cats.set_defaults(func=cmd_catalogs)
     tr = sub.add_parser("translate", help="content translation: export/import .po files, mark "

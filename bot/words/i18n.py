@@ -184,7 +184,11 @@ def language_name(code: str) -> str:
 def negotiate(code: str | None, available: tuple[str, ...], default: str = "en") -> str:
     """Map a Telegram ``language_code`` (``es-MX``, ``fr``, ``pt-br``) to an available language."""
     if code:
-        base = code.replace("_", "-").split("-", 1)[0].lower()
+        parts = code.replace("_", "-").split("-", 1)
+        regional = f"{parts[0].lower()}_{parts[1].upper()}" if len(parts) == 2 else ""
+        if regional in available:  # a pt_BR folder serves Telegram's "pt-br"
+            return regional
+        base = parts[0].lower()
         if base in available:
             return base
     return default if default in available or not available else available[0]
