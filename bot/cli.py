@@ -142,8 +142,8 @@ def cmd_catalogs(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_translate(args: argparse.Namespace, settings: Settings) -> int:
     """Export a language's content to .po, import a translated .po, or mark steps done."""
-    from bot import translate, translated_from
-    from bot.loader import load_tree
+    from bot.content import translate, translated_from
+    from bot.content.loader import load_tree
 
     content, locales = _paths(args, settings)
     try:

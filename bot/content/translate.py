@@ -22,13 +22,13 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, normalize, read_po, write_po
 
-from bot import translated_from
-from bot.checks import check_content
-from bot.loader import LANG_CODE, load_tree
-from bot.markup import inline, render_body
-from bot.model import ContentTree, Language, Node
-from bot.problems import Problem
-from bot.telegram_html import MAX_BUTTON_CHARS, validate_html
+from bot.content import translated_from
+from bot.content.checks import check_content
+from bot.content.loader import LANG_CODE, load_tree
+from bot.content.markup import inline, render_body
+from bot.content.model import ContentTree, Language, Node
+from bot.content.problems import Problem
+from bot.content.telegram_html import MAX_BUTTON_CHARS, validate_html
 
 # A body line that the loader would read as structure, not text.
 _STRUCTURE = re.compile(r"^(#|->|fact:|end:|legal-change:)", re.IGNORECASE)
