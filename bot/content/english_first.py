@@ -47,9 +47,13 @@ def _before_after(before: dict[str, str], after: dict[str, str]) -> tuple[str, .
             lines.append("body:")
             lines.extend("  " + d for d in list(diff)[2:] if not d.startswith("@@"))
             continue
-        lines.append(f"{name}: before {old!r}" if old is not None else f"{name}: (new)")
-        lines.append(f"{' ' * len(name)}  after  {new!r}" if new is not None
-                     else f"{' ' * len(name)}  (removed)")
+        if old is None:
+            lines.append(f"{name}: added {new!r}")
+        elif new is None:
+            lines.append(f"{name}: removed {old!r}")
+        else:
+            lines.append(f"{name}: before {old!r}")
+            lines.append(f"{' ' * len(name)}  after  {new!r}")
     return tuple(lines)
 
 
@@ -158,7 +162,7 @@ def _compare(source: Language, lang: Language, broken: set[str], status: Status)
                                  detail=_before_after(before, _strings(node))))
             if legal or contradicts:
                 fallback.add(node_id)
-            continue
+                continue
         if stale and (node.legal_change > made_from or contradicts):
             stale_ids.add(node_id)
             fallback.add(node_id)  # the file-level warning already names the file
@@ -176,7 +180,7 @@ def _compare(source: Language, lang: Language, broken: set[str], status: Status)
             choices = tuple(labels.get(c.target) or Choice(c.label, c.target, other.line)
                             for c in node.choices)
             merged[node_id] = replace(other, choices=choices)
-            for choice in missing:
+            for choice in missing if node_id not in stale_ids else ():  # already listed
                 found.append(Problem(other.path, other.line,
                                      f"step '{node_id}' lacks the choice to '{choice.target}' that "
                                      f"{source.code} added; it is shown with the English label",
