@@ -191,13 +191,13 @@ def review(tree: ContentTree, i18n: I18n,
     """Every problem in a loaded tree beyond ``found`` (the loader's), and what to serve."""
     problems: list[Problem] = []
     source = tree.languages.get(tree.source_language)
+    known = frozenset(source.nodes) if source else frozenset()
     for code in tree.codes:
         language = tree.languages[code]
         footer = i18n.gettext(code, DISCLAIMER)
         for node in language.nodes.values():
             # A translation may point at a step only English has yet: it is served in English.
-            problems.extend(_node_problems(node, language, footer,
-                                           set(source.nodes) if source else set()))
+            problems.extend(_node_problems(node, language, footer, known))
             problems.extend(_link_problems(node))
             problems.extend(_phone_problems(node))
             if language is source:
