@@ -77,18 +77,18 @@ def _compare(source: Language, lang: Language, broken: set[str], status: Status)
                                  "shown in English", f"translate {topic.path}", "warning",
                                  code="W-FILE-UNTRANSLATED"))
             continue
-        other = lang.files[name]
-        has_records = any(s in lang.records for s in other.node_ids)
-        if other.translated_from is not None and other.translated_from > topic.version:
-            found.append(Problem(other.path, 1,
-                                 f"'translated-from: {other.translated_from}' is newer than the "
+        own_topic = lang.files[name]
+        has_records = any(s in lang.records for s in own_topic.node_ids)
+        if own_topic.translated_from is not None and own_topic.translated_from > topic.version:
+            found.append(Problem(own_topic.path, 1,
+                                 f"'translated-from: {own_topic.translated_from}' is newer than the "
                                  f"{source.code} file's version {topic.version}",
                                  "use the English file's version number", code="E-TRANSLATED-FROM"))
-        elif (not has_records and other.translated_from is not None
-              and other.translated_from < topic.version):
-            found.append(Problem(other.path, 1,
+        elif (not has_records and own_topic.translated_from is not None
+              and own_topic.translated_from < topic.version):
+            found.append(Problem(own_topic.path, 1,
                                  f"{code}/{name}.md is out of date with {source.code}: "
-                                 f"translated from version {other.translated_from}, "
+                                 f"translated from version {own_topic.translated_from}, "
                                  f"{source.code} is at {topic.version}",
                                  f"update the translation, then run 'kyr-bot translate done {code} "
                                  f"{name}'", "warning", code="W-STALE-FILE"))
