@@ -18,6 +18,8 @@ from bot.conversation import actions
 from bot.conversation.engine import Engine
 from bot.conversation.screen import Screen
 from bot.conversation.state import State
+from e2e import bot_settings, running
+from fake_telegram import FakeTelegram
 from helpers import CONTENT, LOCALES, MINI, copy_tree, edit, line_of
 from test_cli import kyr
 
@@ -312,3 +314,37 @@ def test_translator_flow_export_translate_import_check(real: Path, tmp_path: Pat
     verbose = kyr("check", "--content", str(root), "--verbose").stdout
     stale = [line for line in verbose.splitlines() if "changed in en since" in line]
     assert len(stale) == 1 and f"{root / 'fr/find-help.md'}:" in stale[0]  # es has none left
+
+
+async def test_telegram_user_gets_the_new_english_topic_with_the_notice(
+        fake_telegram: FakeTelegram, real: Path, tmp_path: Path) -> None:
+    root = copy_tree(real, tmp_path / "content")
+    (root / "en/work-permit.md").write_text(NEW_TOPIC)
+    add_choice(root / "en/start.md", "-> [Work permit](wp-start)")
+    raise_version(root / "en/start.md")
+    settings = bot_settings(fake_telegram, tmp_path / "data", CONTENT_DIR=str(root))
+    async with running(settings):
+        user = fake_telegram.user(7001, language_code="es")
+        user.send_text("/start")
+        (menu,) = await user.wait_reply()
+        assert "Work permit" in menu.buttons and "🌐 Idioma" in menu.buttons
+        user.press("Work permit")
+        (reply,) = await user.wait_reply()
+        assert reply.plain.startswith("Esta parte todavía no está traducida a su idioma, por eso "
+                                      "aparece en inglés.\n\nCan I work while my asylum case is "
+                                      "pending?")
+        assert "🏠 Menú principal" in reply.buttons
+
+
+def test_import_refuses_a_translation_telegram_could_not_send(tree: Path, tmp_path: Path) -> None:
+    po = tmp_path / "es.po"
+    write_catalog(export(load_tree(tree)[0], "es"), po)
+    set_translation(po, "fear-yes|body", "Explíquele al juez por qué. " * 200)
+    before = (tree / "es/topic.md").read_bytes()
+    result = kyr("translate", "import", str(po), "--content", str(tree))
+    assert result.returncode == 1
+    line = line_of(po, 'msgctxt "fear-yes|body"') + 1
+    assert result.stderr.startswith(f"error: {po}:{line}: after import, step 'fear-yes': step "
+                                    "'fear-yes' is "), result.stderr
+    assert "Telegram allows 4096" in result.stderr
+    assert (tree / "es/topic.md").read_bytes() == before

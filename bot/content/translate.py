@@ -16,7 +16,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -292,6 +292,7 @@ def import_po(po: Path, root: Path, locales: Path | None, lang: str | None = Non
     wanted: dict[str, _Strings] = {}
     titles: dict[str, str] = {}
     seen: dict[str, set[str]] = {}
+    po_lines: dict[str, int] = {}  # step -> line of its (body) entry in the .po file
     for message in catalog:
         if not message.id or not message.context:
             continue
@@ -308,6 +309,8 @@ def import_po(po: Path, root: Path, locales: Path | None, lang: str | None = Non
             continue
         strings = wanted.setdefault(step, _Strings())
         seen.setdefault(step, set()).add(part)
+        if text and (step not in po_lines or part == "body"):
+            po_lines[step] = message.lineno or 0
         if not text or message.fuzzy:
             strings.complete = False
             continue
@@ -328,21 +331,37 @@ def import_po(po: Path, root: Path, locales: Path | None, lang: str | None = Non
             strings.complete = False
     wanted = {s: v for s, v in wanted.items()
               if v.title is not None or v.body is not None or v.labels}
-    before = len(check_content(root, locales).errors)
+    # Errors already in the content are not the .po file's fault; any other one is. Both
+    # checks run on the same trial copy, so paths match; lines may shift, so they are ignored.
     with tempfile.TemporaryDirectory() as tmp:
         trial = Path(tmp) / "content"
         shutil.copytree(root, trial)
+        before = {(p.path, p.code, p.message) for p in check_content(trial, locales).errors}
         _write(trial, tree, lang, wanted, titles)
         report = check_content(trial, locales)
-        if len(report.errors) > before:
-            raise TranslateError([
-                Problem(p.path.replace(str(trial), str(root), 1), p.line,
-                        f"after import: {p.message}", p.hint, code=p.code)
-                for p in report.errors])
+        new = [p for p in report.errors if (p.path, p.code, p.message) not in before]
+        if new:
+            raise TranslateError([_blame(p, report.tree, lang, po, po_lines, trial, root)
+                                  for p in new])
     _write(root, tree, lang, wanted, titles)
     done = [s for s, v in wanted.items() if v.complete]
     fresh, _ = load_tree(root)
     return translated_from.mark_done(root, fresh, lang, done)
+
+
+def _blame(problem: Problem, trial_tree: ContentTree, lang: str, po: Path, po_lines: dict[str, int],
+           trial: Path, root: Path) -> Problem:
+    """An error the import would cause, pointed at the .po entry of the step it is in."""
+    message = problem.message.replace(str(trial), str(root))
+    hint = problem.hint.replace(str(trial), str(root))
+    language = trial_tree.languages.get(lang)
+    for node in language.nodes.values() if language else ():
+        if (node.path == problem.path and node.id in po_lines
+                and node.line <= problem.line <= max(node.last_line, node.line)):
+            return replace(problem, path=str(po), line=po_lines[node.id],
+                           message=f"after import, step '{node.id}': {message}", hint=hint)
+    return replace(problem, path=problem.path.replace(str(trial), str(root), 1), line=0,
+                   message=f"after import: {message}", hint=hint)
 
 
 def _write(root: Path, tree: ContentTree, lang: str, wanted: dict[str, _Strings],
