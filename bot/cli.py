@@ -64,7 +64,7 @@ def _print_content_error(exc: Exception) -> None:
           file=sys.stderr)
     if isinstance(exc, ContentError):
         for problem in [p for p in exc.problems if p.is_error][:20]:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {problem.report_line()}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -348,3 +349,25 @@ def test_import_refuses_a_translation_telegram_could_not_send(tree: Path, tmp_pa
                                     "'fear-yes' is "), result.stderr
     assert "Telegram allows 4096" in result.stderr
     assert (tree / "es/topic.md").read_bytes() == before
+
+
+def test_language_copied_from_english_is_not_offered(tree: Path, tmp_path: Path) -> None:
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES, locales)
+    assert kyr("catalogs", "add", "pt", "--locales", str(locales)).returncode == 0
+    (tree / "pt").mkdir()
+    for source in (tree / "en").glob("*.md"):
+        text = source.read_text()
+        (tree / "pt" / source.name).write_text(text.replace("---\n", "---\ntranslated-from: 2\n", 1)
+                                               if source.name == "start.md" else
+                                               text.replace("---\n", "---\ntranslated-from: 1\n", 1))
+    report = check_content(tree, locales)
+    assert report.errors == []
+    assert any(line.startswith("pt:") and "content 0%" in line and "not offered" in line
+               for line in report.summary), report.summary
+    hidden = [p for p in report.warnings if p.code == "W-LANGUAGE-HIDDEN"]
+    assert [p.where for p in hidden] == [str(tree / "pt")]
+    assert "its 'start' step (the main menu) is not translated yet" in hidden[0].message
+    engine = build_engine(tree, locales)
+    assert engine.new_state("pt-BR").lang == "en"
+    assert "pt" not in engine.tree.languages

@@ -274,6 +274,8 @@ GROUPS = {
     "W-FILE-UNTRANSLATED": "files are not translated yet (shown in English)",
     "W-CHOICE-UNTRANSLATED": "choices English added are not translated yet",
     "W-FACT-LEGACY": "facts use an old value",
+    "W-CATALOG-UNTRANSLATED": "interface strings are not translated yet (shown in English)",
+    "W-CATALOG-FUZZY": "interface translations are marked fuzzy (shown in English)",
 }
 GROUP_FROM = 3  # fewer warnings of a kind than this are listed one by one
 
