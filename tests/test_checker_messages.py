@@ -205,3 +205,9 @@ def test_check_command_verbose_flag(tree: Path) -> None:
     assert "warning: 4 files need legal review:" in short.stdout
     full = kyr("check", "--content", str(tree), "--verbose")
     assert full.stdout.count("needs legal review") == 4
+
+
+def test_unreadable_english_fact_gives_no_follow_on_error_in_translations(tree: Path) -> None:
+    f = tree / "en/topic.md"
+    edit(f, "fact: fear=unsure", "fact: fear is unsure")
+    assert errors(tree) == [(f"{f}:{line_of(f, 'fear is unsure')}", "E-FACT-SYNTAX")]

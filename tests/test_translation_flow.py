@@ -371,3 +371,24 @@ def test_language_copied_from_english_is_not_offered(tree: Path, tmp_path: Path)
     engine = build_engine(tree, locales)
     assert engine.new_state("pt-BR").lang == "en"
     assert "pt" not in engine.tree.languages
+
+
+def test_new_language_started_from_a_po_file(tree: Path, tmp_path: Path) -> None:
+    po = tmp_path / "pt.po"
+    assert kyr("translate", "export", "pt", "--content", str(tree), "-o", str(po)).returncode == 0
+    for context, text in {"start.md": "Menu", "start|title": "Bem-vindo",
+                          "start|body": "Um guia de **teste**.", "start|->fear": "Medo",
+                          "start|->grounds": "Os motivos"}.items():
+        set_translation(po, context, text)
+    result = kyr("translate", "import", str(po), "--content", str(tree))
+    assert result.returncode == 0, result.stderr
+    assert "1 step(s) recorded as translated" in result.stdout
+    assert (tree / "pt/start.md").read_text() == (
+        "---\ntitle: Menu\nversion: 2\nreviewed:\nreviewer:\nsources:\n  - Test source\n"
+        "translated-from: 2\n---\n\n## start | Bem-vindo\n\nUm guia de **teste**.\n\n"
+        "-> [Medo](fear)\n-> [Os motivos](grounds)\n")
+    report = check_content(tree, LOCALES)
+    assert report.errors == []
+    hidden = [p.message for p in report.warnings if p.code == "W-LANGUAGE-HIDDEN"]
+    assert hidden == ["pt is not offered to users: it has no interface catalog (run 'kyr-bot "
+                      "catalogs add pt')"]

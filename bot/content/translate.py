@@ -207,11 +207,16 @@ def _front_end(lines: list[str]) -> int:
 
 
 def _new_file_lines(topic_path: Path, version: int) -> list[str]:
-    """A translation's front matter, copied from English with 'translated-from' added."""
+    """A translation's front matter: English's, unreviewed, with 'translated-from' added."""
     lines = topic_path.read_text(encoding="utf-8-sig").split("\n")
     end = _front_end(lines)
-    head = [line for line in lines[:end - 1]
-            if line.split(":", 1)[0].strip().lower() != "translated-from"]
+    head: list[str] = []
+    for line in lines[:end - 1]:
+        key = line.split(":", 1)[0].strip().lower()
+        if key in ("reviewed", "reviewer"):
+            line = f"{key}:"  # a review of the English is not a review of the translation
+        if key != "translated-from":
+            head.append(line)
     return [*head, f"translated-from: {version}", "---", ""]
 
 
