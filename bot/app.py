@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.content.checks import check_content
+from bot.content.english_first import served
 from bot.content.problems import ContentError
 from bot.conversation.engine import Engine
 
@@ -16,4 +17,5 @@ def build_engine(content_dir: Path, locales_dir: Path | None) -> Engine:
     # use (fuzzy, broken HTML, wrong placeholders), and those strings are shown in English.
     if report.content_errors:
         raise ContentError(report.problems)
-    return Engine(report.tree, report.i18n)
+    # Untranslated steps are served in English (with a notice), unfinished languages hidden.
+    return Engine(served(report.tree, report.status), report.i18n)

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.content.checks import check_content
+from bot.content.checks import check_content, report_lines
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Check content and catalogs; print every problem; exit 1 on errors."""
     content, locales = _paths(args, settings)
     report = check_content(content, locales)
-    for problem in report.problems:
-        print(problem)
+    for line in report_lines(report, verbose=args.verbose):
+        print(line)
     if report.problems:
         print()
     for line in report.summary:
@@ -64,7 +64,7 @@ def _print_content_error(exc: Exception) -> None:
           file=sys.stderr)
     if isinstance(exc, ContentError):
         for problem in [p for p in exc.problems if p.is_error][:20]:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {problem.report_line()}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,12 +126,64 @@ def cmd_catalogs(args: argparse.Namespace, settings: Settings) -> int:
         catalogs.update(locales)
         print(f"updated {locales}/messages.pot and every messages.po; translate the new entries")
         return 0
-    if not args.lang or not args.lang.isalpha() or not 2 <= len(args.lang) <= 3:
-        print("give a language code like 'pt': kyr-bot catalogs add pt", file=sys.stderr)
+    if not args.lang:
+        print("error: give a language code like 'pt' or 'pt_BR': kyr-bot catalogs add pt",
+              file=sys.stderr)
         return 2
-    path = catalogs.add(locales, args.lang.lower())
-    print(f"created {path}; translate it, then add content/{args.lang.lower()}/ (see README)")
+    try:
+        path = catalogs.add(locales, args.lang, force=args.force)
+    except catalogs.CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    code = path.parent.parent.name
+    print(f"created {path}; translate it, then add content/{code}/ (see README)")
     return 0
+
+
+def cmd_translate(args: argparse.Namespace, settings: Settings) -> int:
+    """Export a language's content to .po, import a translated .po, or mark steps done."""
+    from bot.content import translate, translated_from
+    from bot.content.loader import load_tree
+
+    content, locales = _paths(args, settings)
+    try:
+        if args.action == "export":
+            tree, _ = load_tree(content)
+            if tree.source_language not in tree.languages:
+                print(f"error: {content} has no {tree.source_language}/ folder", file=sys.stderr)
+                return 1
+            out = args.output or Path(f"{args.target}.po")
+            translate.write_catalog(translate.export(tree, args.target), out)
+            print(f"wrote {out}: open it in Poedit, Weblate or Crowdin, then "
+                  f"'kyr-bot translate import {out}'")
+            return 0
+        if args.action == "import":
+            done = translate.import_po(Path(args.target), content, locales, args.lang)
+            print(f"imported {args.target}; {len(done)} step(s) recorded as translated. "
+                  "Run 'kyr-bot check' to see what is left.")
+            return 0
+        tree, _ = load_tree(content)
+        if args.target not in tree.languages or args.target == tree.source_language:
+            print(f"error: there is no translation '{args.target}' in {content}", file=sys.stderr)
+            return 2
+        lang = tree.languages[args.target]
+        wanted = set(args.steps)
+        steps = [s for s in lang.nodes if args.all or s in wanted or lang.nodes[s].topic in wanted]
+        unknown = sorted(wanted - set(lang.nodes) - set(lang.files))
+        if unknown or not steps:
+            print(f"error: no step or file {', '.join(unknown) or '(none given)'} in "
+                  f"{args.target}; give step ids, file names, or --all", file=sys.stderr)
+            return 2
+        recorded = translated_from.mark_done(content, tree, args.target, steps)
+        print(f"recorded {len(recorded)} step(s) of {args.target} as translated from today's "
+              f"{tree.source_language}")
+        return 0
+    except translate.TranslateError as exc:
+        for problem in exc.problems:
+            print(problem.report_line(), file=sys.stderr)
+        print(f"nothing was imported: fix the {len(exc.problems)} problem(s) above",
+              file=sys.stderr)
+        return 1
 
 
 def _day(text: str) -> date:
@@ -147,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="check content files and interface catalogs")
     _content_args(check)
+    check.add_argument("--verbose", action="store_true",
+                       help="list every warning instead of grouping recurring ones")
     check.set_defaults(func=cmd_check)
     chat = sub.add_parser("chat", help="walk the conversation in this terminal")
     _content_args(chat)
@@ -163,9 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=cmd_stats)
     cats = sub.add_parser("catalogs", help="update interface catalogs, or add a language")
     cats.add_argument("action", choices=["update", "add"])
-    cats.add_argument("lang", nargs="?", help="language code for 'add', e.g. pt")
+    cats.add_argument("lang", nargs="?", help="language code for 'add', e.g. pt or pt_BR")
+    cats.add_argument("--force", action="store_true",
+                      help="'add': start an existing catalog over (its translations are lost)")
     cats.add_argument("--locales", type=Path, help="catalog folder (default: LOCALES_DIR or ./locales)")
     cats.set_defaults(func=cmd_catalogs)
+    tr = sub.add_parser("translate", help="content translation: export/import .po files, mark "
+                        "steps done")
+    tr.add_argument("action", choices=["export", "import", "done"])
+    tr.add_argument("target", help="export/done: language code (es); import: the .po file")
+    tr.add_argument("steps", nargs="*", help="done: step ids or file names (third-country)")
+    tr.add_argument("--all", action="store_true", help="done: every step of the language")
+    tr.add_argument("-o", "--output", type=Path, help="export: the .po file to write (LANG.po)")
+    tr.add_argument("--lang", help="import: the language, when the .po does not say")
+    _content_args(tr)
+    tr.set_defaults(func=cmd_translate)
     return parser
 
 

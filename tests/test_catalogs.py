@@ -49,3 +49,37 @@ def test_broken_translations_fall_back_to_english(tmp_path: Path) -> None:
     assert any("different placeholders" in m and "keep exactly these placeholders: country" in m
                for m in messages)
     assert all(m.startswith(str(po)) for m in messages)
+
+
+def test_catalogs_add_never_overwrites_and_accepts_regional_codes(tmp_path: Path) -> None:
+    from test_cli import kyr
+
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES, locales)
+    es = locales / "es" / "LC_MESSAGES" / "messages.po"
+    before = es.read_bytes()
+    refused = kyr("catalogs", "add", "es", "--locales", str(locales))
+    assert refused.returncode == 1
+    assert refused.stderr == (f"error: {es} already exists and may hold translations; to start "
+                              "it over, add --force\n")
+    assert es.read_bytes() == before
+    bad = kyr("catalogs", "add", "xx-zz-yy", "--locales", str(locales))
+    assert bad.returncode == 1
+    assert bad.stderr == "error: 'xx-zz-yy' is not a language code: use one like 'pt' or 'pt_BR'\n"
+    added = kyr("catalogs", "add", "pt-BR", "--locales", str(locales))
+    assert added.returncode == 0, added.stderr
+    po = locales / "pt_BR" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    assert str(catalog.locale) == "pt_BR" and msgids(po) == msgids(locales / "messages.pot")
+    forced = kyr("catalogs", "add", "es", "--force", "--locales", str(locales))
+    assert forced.returncode == 0 and es.read_bytes() != before
+    assert I18n.load(locales).gettext("es", "Back") == "Back"  # started over, as asked
+
+
+def test_regional_content_folder_serves_telegram_regional_code() -> None:
+    from bot.words.i18n import negotiate
+
+    assert negotiate("pt-br", ("en", "pt_BR"), "en") == "pt_BR"
+    assert negotiate("pt-PT", ("en", "pt"), "en") == "pt"
+    assert negotiate("pt-br", ("en", "pt", "pt_BR"), "en") == "pt_BR"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 
-from bot.content.loader import load_tree
+from bot.content.english_first import Status, compare
+from bot.content.facts import FACTS
+from bot.content.loader import NODE_ID, load_tree
 from bot.content.model import ContentTree, Language, Node
 from bot.content.problems import Problem
 from bot.content.render import DISCLAIMER, render_node
@@ -21,6 +25,10 @@ from bot.words.i18n import I18n
 
 # Room kept free on every screen for a notice line the engine may put above a node.
 NOTICE_ROOM = 300
+# A full-width button on a phone shows about this many characters before cutting with '…'.
+PHONE_BUTTON_CHARS = 40
+LINK_SCHEMES = ("https://", "http://", "tel:", "tg://")
+_HREF = re.compile(r'<a\s[^>]*?href="([^"]*)"')
 
 
 @dataclass
@@ -31,6 +39,7 @@ class Report:
     i18n: I18n
     problems: list[Problem] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
+    status: Status = field(default_factory=Status)  # what to serve in English, which languages
 
     @property
     def errors(self) -> list[Problem]:
@@ -48,44 +57,48 @@ class Report:
         return [p for p in self.errors if p not in self.i18n.problems]
 
 
-def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]:
+def _node_problems(node: Node, language: Language, footer: str,
+                   known: set[str] | frozenset[str] = frozenset()) -> list[Problem]:
     found: list[Problem] = []
     path = node.path
     title_problems = validate_html(node.title)
     body_problems = validate_html(node.html)
     for problem in title_problems:
-        found.append(Problem(path, node.line, f"title of '{node.id}': {problem.message}"))
+        found.append(Problem(path, node.line, f"title of '{node.id}': {problem.message}",
+                             code="E-HTML-TITLE"))
     for problem in body_problems:
         line = node.line_at(problem.offset)
-        found.append(Problem(path, line, f"in '{node.id}': {problem.message}"))
+        found.append(Problem(path, line, f"in '{node.id}': {problem.message}", code="E-HTML"))
     ends = [start for start, _line in node.line_map[1:]] + [len(node.html)]
     for (start, line), end in zip(node.line_map, ends, strict=False):
         if "**" in node.html[start:end]:
             found.append(Problem(path, line, "'**' is not closed on this line, so it would show as "
-                                 "stars", "bold must start and end on the same line"))
+                                 "stars", "bold must start and end on the same line", code="E-BOLD-UNCLOSED"))
     if not node.choices and not node.end:
         found.append(Problem(path, node.line, f"step '{node.id}' is a dead end: it has no choices",
-                             "add '-> [text](step-id)' choices, or 'end: yes' if a path ends here"))
+                             "add '-> [text](step-id)' choices, or 'end: yes' if a path ends here",
+                             code="E-DEAD-END"))
     seen: set[str] = set()
     for choice in node.choices:
-        if choice.target not in language.nodes:
+        if choice.target not in language.nodes and choice.target not in known:
             found.append(Problem(path, choice.line, f"choice points at '{choice.target}', "
-                                 "which does not exist", "check the spelling of the step id"))
+                                 "which does not exist", "check the spelling of the step id",
+                                 code="E-CHOICE-TARGET"))
         if choice.target in seen:
             found.append(Problem(path, choice.line, f"two choices lead to '{choice.target}'",
-                                 "keep one"))
+                                 "keep one", code="E-CHOICE-TWICE"))
         seen.add(choice.target)
         if len(choice.label) > MAX_BUTTON_CHARS:
             found.append(Problem(path, choice.line,
                                  f"button text is {len(choice.label)} characters, over "
-                                 f"Telegram's {MAX_BUTTON_CHARS}", "shorten it"))
+                                 f"Telegram's {MAX_BUTTON_CHARS}", "shorten it", code="E-BUTTON-TOO-LONG"))
     if not title_problems and not body_problems:
         size = telegram_length(visible_text(render_node(node, footer)))
         if size > MAX_MESSAGE_CHARS - NOTICE_ROOM:
             found.append(Problem(path, node.line,
                                  f"step '{node.id}' is {size} characters long; Telegram allows "
                                  f"{MAX_MESSAGE_CHARS} and the bot needs {NOTICE_ROOM} for notices",
-                                 "split it into two steps"))
+                                 "split it into two steps", code="E-MESSAGE-TOO-LONG"))
     return found
 
 
@@ -94,7 +107,7 @@ def _reachability(tree: ContentTree, language: Language) -> list[Problem]:
     if start not in language.nodes:
         folder = str(Path(tree.root) / language.code)
         return [Problem(folder, 0, f"there is no '{start}' step in {language.code}",
-                        f"add '## {start} | ...' (usually in {start}.md)")]
+                        f"add '## {start} | ...' (usually in {start}.md)", code="E-START-MISSING")]
     seen = {start}
     queue = deque([start])
     while queue:
@@ -105,97 +118,108 @@ def _reachability(tree: ContentTree, language: Language) -> list[Problem]:
                 queue.append(choice.target)
     return [
         Problem(node.path, node.line, f"step '{node.id}' cannot be reached from '{start}'",
-                "add a choice leading to it, or remove it")
+                "add a choice leading to it, or remove it", code="E-UNREACHABLE")
         for node in language.nodes.values() if node.id not in seen
     ]
 
 
-def _compare(source: Language, lang: Language) -> list[Problem]:
-    """Check that a translation has the same files, steps, choices and facts as the source."""
+def _fact_problems(node: Node) -> list[Problem]:
+    """Facts the lawyer summary does not know would silently vanish from it: refuse them."""
     found: list[Problem] = []
-    folder = lang.code
-    for name, topic in source.files.items():
-        if name not in lang.files:
-            found.append(Problem(f"{Path(topic.path).parent.parent / folder / (name + '.md')}", 0,
-                                 f"{folder} has no {name}.md, which {source.code} has",
-                                 f"translate {topic.path}"))
-            continue
-        other = lang.files[name]
-        if other.translated_from is not None and other.translated_from < topic.version:
-            found.append(Problem(other.path, 1,
-                                 f"{folder}/{name}.md is out of date with {source.code}: "
-                                 f"translated from version {other.translated_from}, "
-                                 f"{source.code} is at {topic.version}",
-                                 "update the translation, then set 'translated-from'", "warning"))
-        if other.translated_from is not None and other.translated_from > topic.version:
-            found.append(Problem(other.path, 1,
-                                 f"'translated-from: {other.translated_from}' is newer than the "
-                                 f"{source.code} file's version {topic.version}",
-                                 "use the English file's version number"))
-    for name, topic in lang.files.items():
-        if name not in source.files:
-            found.append(Problem(topic.path, 0, f"{name}.md has no {source.code} original",
-                                 f"add it to {source.code} first, or remove it"))
-    for node_id, node in source.nodes.items():
-        other_node = lang.nodes.get(node_id)
-        if other_node is None:
-            if node.topic in lang.files:
-                found.append(Problem(lang.files[node.topic].path, 0,
-                                     f"step '{node_id}' is missing (it is at {node.path}:{node.line})",
-                                     "translate that step, keeping the same id"))
-            continue
-        if other_node.topic != node.topic:
-            found.append(Problem(other_node.path, other_node.line,
-                                 f"step '{node_id}' is in {other_node.topic}.md but in {node.topic}.md "
-                                 f"in {source.code}", "move it to the same file"))
-        want = [c.target for c in node.choices]
-        have = [c.target for c in other_node.choices]
-        if want != have:
-            found.append(Problem(other_node.path, other_node.line,
-                                 f"choices of '{node_id}' differ from {source.code}: "
-                                 f"{', '.join(have) or 'none'} instead of {', '.join(want) or 'none'}",
-                                 f"use the same choices in the same order as {node.path}:{node.line}"))
-        if [f.spec() for f in node.facts] != [f.spec() for f in other_node.facts]:
-            found.append(Problem(other_node.path, other_node.line,
-                                 f"facts of '{node_id}' differ from {source.code}",
-                                 f"copy the 'fact:' lines from {node.path}:{node.line} as they are"))
-        if node.input != other_node.input:
-            found.append(Problem(other_node.path, other_node.line,
-                                 f"'input:' of '{node_id}' differs from {source.code}",
-                                 f"match {node.path}:{node.line}"))
-        if node.end != other_node.end:
-            found.append(Problem(other_node.path, other_node.line,
-                                 f"'end:' of '{node_id}' differs from {source.code}",
-                                 f"match {node.path}:{node.line}"))
-    for node_id, node in lang.nodes.items():
-        if node_id not in source.nodes:
-            found.append(Problem(node.path, node.line,
-                                 f"step '{node_id}' does not exist in {source.code}",
-                                 f"add it to {source.code} first, or remove it"))
+    for fact in node.facts:
+        spec = FACTS.get(fact.key)
+        if spec is None:
+            found.append(Problem(node.path, fact.line, f"unknown fact key '{fact.key}'",
+                                 "use one of: " + ", ".join(FACTS) + " (see content/README.md)",
+                                 code="E-FACT-KEY"))
+        elif fact.value in spec.legacy:
+            found.append(Problem(node.path, fact.line,
+                                 f"'{fact.key}={fact.value}' is an old value; the lawyer summary "
+                                 f"reads it as '{spec.legacy[fact.value]}'",
+                                 f"write one of: {', '.join(spec.values)}", "warning",
+                                 code="W-FACT-LEGACY"))
+        elif fact.value not in spec.values:
+            found.append(Problem(node.path, fact.line,
+                                 f"unknown value '{fact.value}' for fact '{fact.key}'",
+                                 f"use one of: {', '.join(spec.values)}", code="E-FACT-VALUE"))
+        elif spec.multi != (fact.op == "+="):
+            want = "+=" if spec.multi else "="
+            found.append(Problem(node.path, fact.line, f"fact '{fact.key}' is written with "
+                                 f"'{fact.op}'", f"write 'fact: {fact.key}{want}{fact.value}'",
+                                 code="E-FACT-OP"))
     return found
 
 
-def check_tree(tree: ContentTree, i18n: I18n) -> list[Problem]:
-    """Every problem in a loaded tree (beyond what the loader found)."""
+def _link_problems(node: Node) -> list[Problem]:
+    found: list[Problem] = []
+    for match in _HREF.finditer(node.html):
+        url = unescape(match.group(1))
+        if not url.lower().startswith(LINK_SCHEMES):
+            hint = ("to send people to another step, use a choice '-> [text](step-id)'"
+                    if NODE_ID.match(url)
+                    else "write the full address, like https://www.justice.gov/eoir")
+            found.append(Problem(node.path, node.line_at(match.start()),
+                                 f"link {url!r} is not a web address (https://), phone (tel:) or "
+                                 "Telegram (tg://) link", hint, code="E-LINK-SCHEME"))
+    return found
+
+
+def _phone_problems(node: Node) -> list[Problem]:
+    return [
+        Problem(node.path, c.line, f"button text is {len(visible_text(c.label))} characters; "
+                f"phones show about {PHONE_BUTTON_CHARS} on one button",
+                f"shorten it to {PHONE_BUTTON_CHARS} characters or fewer", "warning",
+                code="W-BUTTON-LONG")
+        for c in node.choices
+        if PHONE_BUTTON_CHARS < len(visible_text(c.label)) <= MAX_BUTTON_CHARS
+    ]
+
+
+def _broken_steps(language: Language, problems: list[Problem]) -> set[str]:
+    """Ids of steps holding an error, so translations are not also told to copy it."""
+    by_file: dict[str, list[int]] = {}
+    for problem in problems:
+        if problem.is_error:
+            by_file.setdefault(problem.path, []).append(problem.line)
+    return {node.id for node in language.nodes.values()
+            if any(node.line <= line <= max(node.last_line, node.line)
+                   for line in by_file.get(node.path, ()))}
+
+
+def review(tree: ContentTree, i18n: I18n,
+           found: list[Problem] | None = None) -> tuple[list[Problem], Status]:
+    """Every problem in a loaded tree beyond ``found`` (the loader's), and what to serve."""
     problems: list[Problem] = []
     source = tree.languages.get(tree.source_language)
+    known = frozenset(source.nodes) if source else frozenset()
     for code in tree.codes:
         language = tree.languages[code]
         footer = i18n.gettext(code, DISCLAIMER)
         for node in language.nodes.values():
-            problems.extend(_node_problems(node, language, footer))
-        problems.extend(_reachability(tree, language))
-        if source is not None and language is not source:
-            problems.extend(_compare(source, language))
+            # A translation may point at a step only English has yet: it is served in English.
+            problems.extend(_node_problems(node, language, footer, known))
+            problems.extend(_link_problems(node))
+            problems.extend(_phone_problems(node))
+            if language is source:
+                problems.extend(_fact_problems(node))
+        if language is source:
+            problems.extend(_reachability(tree, language))
         for topic in language.files.values():
             if topic.review_needed:
                 problems.append(Problem(topic.path, 1, "needs legal review: it rests on facts "
                                         "marked 'to verify'", "a lawyer should confirm it",
-                                        "warning"))
-    return problems
+                                        "warning", code="W-REVIEW-NEEDED"))
+    broken = _broken_steps(source, [*(found or ()), *problems]) if source else set()
+    status = compare(tree, broken, set(i18n.languages))
+    return problems + status.problems, status
 
 
-def _summary(tree: ContentTree, i18n: I18n, problems: list[Problem]) -> list[str]:
+def check_tree(tree: ContentTree, i18n: I18n, found: list[Problem] | None = None) -> list[Problem]:
+    """Every problem in a loaded tree (beyond ``found``, what the loader reported)."""
+    return review(tree, i18n, found)[0]
+
+
+def _summary(tree: ContentTree, i18n: I18n, status: Status) -> list[str]:
     source = tree.languages.get(tree.source_language)
     lines = []
     for code in tree.codes:
@@ -207,14 +231,20 @@ def _summary(tree: ContentTree, i18n: I18n, problems: list[Problem]) -> list[str
         elif code != tree.source_language:
             parts.append("interface missing,")
         if source is not None and source.nodes:
-            have = sum(1 for n in source.nodes if n in language.nodes)
+            # Text identical to English, or served in English, is not counted as translated.
+            english = status.fallback.get(code, set()) if language is not source else set()
+            have = sum(1 for n in source.nodes if n in language.nodes and n not in english)
             parts.append(f"content {100 * have // len(source.nodes)}%,")
-        stale = sum(1 for t in language.files.values()
-                    if source is not None and t.name in source.files
-                    and t.translated_from is not None
-                    and t.translated_from < source.files[t.name].version)
+        stale = len(status.stale.get(code, ()))
+        stale += sum(1 for t in language.files.values()
+                     if source is not None and t.name in source.files
+                     and not any(s in language.records for s in t.node_ids)
+                     and t.translated_from is not None
+                     and t.translated_from < source.files[t.name].version)
         parts.append(f"{len(language.nodes)} steps in {len(language.files)} files, "
                      f"{stale} out of date")
+        if code in status.hidden:
+            parts.append("(not offered to users)")
         lines.append(" ".join(parts))
     return lines
 
@@ -227,6 +257,47 @@ def check_content(content_dir: Path, locales_dir: Path | None) -> Report:
     """
     tree, problems = load_tree(content_dir)
     i18n = I18n.load(locales_dir)
-    problems = problems + i18n.problems + check_tree(tree, i18n)
-    problems.sort(key=lambda p: (p.path, p.line, p.message))
-    return Report(tree, i18n, problems, _summary(tree, i18n, problems))
+    found, status = review(tree, i18n, problems)
+    problems = problems + i18n.problems + found
+    problems.sort(key=lambda p: (not p.is_error, p.path, p.line, p.message))
+    return Report(tree, i18n, problems, _summary(tree, i18n, status), status)
+
+
+# How ``kyr-bot check`` names a group of recurring warnings, by code: "12 files need legal review".
+GROUPS = {
+    "W-REVIEW-NEEDED": "files need legal review",
+    "W-BUTTON-LONG": "button labels may be cut on phones",
+    "W-STALE-STEP": "translated steps changed in English since they were translated",
+    "W-STALE-LEGAL": "translated steps are older than a legal change (shown in English)",
+    "W-STEP-UNTRANSLATED": "steps are not translated yet (shown in English)",
+    "W-STEP-SAME-AS-SOURCE": "steps are the same as English (shown as not translated)",
+    "W-FILE-UNTRANSLATED": "files are not translated yet (shown in English)",
+    "W-CHOICE-UNTRANSLATED": "choices English added are not translated yet",
+    "W-FACT-LEGACY": "facts use an old value",
+    "W-CATALOG-UNTRANSLATED": "interface strings are not translated yet (shown in English)",
+    "W-CATALOG-FUZZY": "interface translations are marked fuzzy (shown in English)",
+}
+GROUP_FROM = 3  # fewer warnings of a kind than this are listed one by one
+
+
+def report_lines(report: Report, verbose: bool = False) -> list[str]:
+    """The lines ``kyr-bot check`` prints: errors first, then warnings, recurring ones grouped."""
+    lines: list[str] = []
+    for problem in report.errors:
+        lines.append(problem.report_line())
+        lines.extend("    " + d for d in problem.detail)
+    by_code: dict[str, list[Problem]] = {}
+    for problem in report.warnings:
+        by_code.setdefault(problem.code, []).append(problem)
+    for problem in report.warnings:
+        group = by_code[problem.code]
+        if verbose or not problem.code or len(group) < GROUP_FROM:
+            lines.append(problem.report_line())
+            lines.extend("    " + d for d in problem.detail)
+        elif problem is group[0]:
+            label = GROUPS.get(problem.code, f"warnings like: {problem.message}")
+            where = ", ".join(dict.fromkeys(p.where if problem.code != "W-REVIEW-NEEDED"
+                                            else p.path for p in group))
+            lines.append(f"warning: {len(group)} {label}: {where} "
+                         "(kyr-bot check --verbose shows each)")
+    return lines

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from bot.content import translated_from
 from bot.content.markup import inline, render_body
 from bot.content.model import Choice, ContentTree, Fact, Language, Node, TopicFile
 from bot.content.problems import Problem
 
 NODE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,26}[a-z0-9])?$")
-LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+LANG_CODE = re.compile(r"^[a-z]{2,3}(?:_[A-Z]{2})?$")
 _HEADING = re.compile(r"^##(?!#)\s*(.*)$")
 _CHOICE = re.compile(r"^->\s*\[(.*)\]\(\s*([^)]*?)\s*\)\s*$")
 _FACT = re.compile(r"^fact:\s*(.*)$", re.IGNORECASE)
@@ -28,6 +29,8 @@ _INPUT = re.compile(r"^input:\s*(.*)$", re.IGNORECASE)
 INPUTS = ("country",)  # what a step may let the person type (see content/README.md)
 SEARCH_WORDS_FILE = "search-words.md"
 _WORDISH = re.compile(r"\w")
+_LEGAL = re.compile(r"^legal-change:\s*(.*)$", re.IGNORECASE)
+_ONE_HASH = re.compile(r"^#(?!#)\s*(.*)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KNOWN_KEYS = {"title", "version", "reviewed", "reviewer", "sources", "review", "translated-from"}
 YES = {"yes", "true", "y"}
@@ -52,6 +55,8 @@ class _NodeDraft:
     facts: list[Fact] = field(default_factory=list)
     end: bool = False
     input: str = ""
+    legal_change: int = 0
+    last_line: int = 0
 
 
 def _front_matter(lines: list[str], path: str, problems: list[Problem]) -> _FrontMatter | None:
@@ -59,7 +64,8 @@ def _front_matter(lines: list[str], path: str, problems: list[Problem]) -> _Fron
     if not lines or lines[0].strip() != "---":
         problems.append(
             Problem(path, 1, "the file must start with a front matter block",
-                    "begin the file with a line '---', then 'title:', 'version:' ..., then '---'")
+                    "begin the file with a line '---', then 'title:', 'version:' ..., then '---'",
+                    code="E-FRONT-MATTER-MISSING")
         )
         return None
     in_sources = False
@@ -79,7 +85,7 @@ def _front_matter(lines: list[str], path: str, problems: list[Problem]) -> _Fron
         if not sep or raw[:1].isspace():
             problems.append(
                 Problem(path, lineno, f"cannot read front matter line {raw.strip()!r}",
-                        "write 'key: value', or '  - source' under 'sources:'")
+                        "write 'key: value', or '  - source' under 'sources:'", code="E-FRONT-MATTER-LINE")
             )
             continue
         in_sources = key == "sources"
@@ -87,16 +93,18 @@ def _front_matter(lines: list[str], path: str, problems: list[Problem]) -> _Fron
             problems.append(
                 Problem(path, lineno, f"unknown front matter key '{key}'",
                         "use title, version, reviewed, reviewer, sources, review, translated-from",
-                        "warning")
+                        "warning", code="W-FRONT-MATTER-KEY")
             )
         if key in fm.lines:
-            problems.append(Problem(path, lineno, f"'{key}' is given twice", "keep one"))
+            problems.append(Problem(path, lineno, f"'{key}' is given twice", "keep one",
+                                    code="E-FRONT-MATTER-TWICE"))
         fm.values[key] = value.strip()
         fm.lines[key] = lineno
         if key == "sources" and value.strip():
             fm.sources.append(value.strip())
     problems.append(
-        Problem(path, 1, "the front matter block is never closed", "add a line '---' after it")
+        Problem(path, 1, "the front matter block is never closed", "add a line '---' after it",
+                code="E-FRONT-MATTER-UNCLOSED")
     )
     return None
 
@@ -108,7 +116,7 @@ def _int_field(fm: _FrontMatter, key: str, path: str, problems: list[Problem]) -
     if not value.isdigit() or int(value) < 1:
         problems.append(
             Problem(path, fm.lines[key], f"'{key}' must be a whole number like 3, not {value!r}",
-                    "raise the number by 1 for each change")
+                    "raise the number by 1 for each change", code="E-FRONT-MATTER-NUMBER")
         )
         return None
     return int(value)
@@ -118,31 +126,37 @@ def _topic(fm: _FrontMatter, name: str, path: str, is_source: bool, problems: li
            node_ids: tuple[str, ...]) -> TopicFile:
     title = fm.values.get("title", "")
     if not title:
-        problems.append(Problem(path, 1, "the front matter has no 'title'", "add 'title: ...'"))
+        problems.append(Problem(path, 1, "the front matter has no 'title'", "add 'title: ...'",
+                                code="E-TITLE-MISSING"))
     version = _int_field(fm, "version", path, problems)
     if "version" not in fm.values:
-        problems.append(Problem(path, 1, "the front matter has no 'version'", "add 'version: 1'"))
+        problems.append(Problem(path, 1, "the front matter has no 'version'", "add 'version: 1'",
+                                code="E-VERSION-MISSING"))
     reviewed = fm.values.get("reviewed", "")
     if reviewed and not _DATE.match(reviewed):
         problems.append(
             Problem(path, fm.lines["reviewed"],
-                    f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", "or leave it empty")
+                    f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", "or leave it empty",
+                    code="E-REVIEWED-DATE")
         )
     review = fm.values.get("review", "").lower()
     if review not in ("", "needed", "done"):
         problems.append(
-            Problem(path, fm.lines["review"], f"'review' must be 'needed' or empty, not {review!r}")
+            Problem(path, fm.lines["review"], f"'review' must be 'needed' or empty, not {review!r}",
+                    code="E-REVIEW-VALUE")
         )
     translated_from = _int_field(fm, "translated-from", path, problems)
     if not is_source and "translated-from" not in fm.values:
         problems.append(
             Problem(path, 1, "a translation must say which English version it was made from",
-                    "add 'translated-from: N' with the English file's version")
+                    "add 'translated-from: N' with the English file's version",
+                    code="E-TRANSLATED-FROM-MISSING")
         )
     return TopicFile(
         name=name, path=path, title=title, version=version or 0, reviewed=reviewed,
         reviewer=fm.values.get("reviewer", ""), sources=tuple(fm.sources),
         review_needed=review == "needed", translated_from=translated_from, node_ids=node_ids,
+        version_line=fm.lines.get("version", 1),
     )
 
 
@@ -154,19 +168,35 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
         text = lines[i].rstrip()
         stripped = text.strip()
         heading = _HEADING.match(stripped)
+        one_hash = None if heading else _ONE_HASH.match(stripped)
+        if one_hash:
+            looks_like_step = NODE_ID.match(one_hash.group(1).partition("|")[0].strip())
+            # A Markdown H1 would reach the user as a literal '#'; it is almost always a step
+            # heading typed with one '#', so say that rather than a puzzling later error.
+            problems.append(
+                Problem(path, lineno, f"a heading with one '#': {stripped!r}",
+                        "a step starts with two: '## step-id | Title'", code="E-HEADING-ONE-HASH")
+            )
+            if not looks_like_step:
+                continue
+            heading = one_hash
         if heading:
             node_id, bar, title = heading.group(1).partition("|")
             node_id, title = node_id.strip(), title.strip()
-            if not bar or not title:
+            if (not bar or not title) and not one_hash:
                 problems.append(
-                    Problem(path, lineno, f"cannot read step heading {stripped!r}",
-                            "write '## step-id | Title'")
+                    Problem(path, lineno, f"step heading {stripped!r} has no '| Title'",
+                            f"write '## {node_id or 'step-id'} | Title': the id, a '|', then the "
+                            "title people see", code="E-HEADING-NO-TITLE")
                 )
-            if not NODE_ID.match(node_id):
+            if not NODE_ID.match(node_id) and not one_hash:
                 problems.append(
                     Problem(path, lineno, f"step id {node_id!r} is not valid",
-                            "use 1-28 lowercase letters, digits and '-', like 'tc-fear'")
+                            "use 1-28 lowercase letters, digits and '-', like 'tc-fear'",
+                            code="E-STEP-ID")
                 )
+            if current is not None:
+                current.last_line = lineno - 1
             current = _NodeDraft(node_id, title, lineno)
             drafts.append(current)
             continue
@@ -174,7 +204,7 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
             if stripped:
                 problems.append(
                     Problem(path, lineno, "text before the first step heading",
-                            "start each step with '## step-id | Title'")
+                            "start each step with '## step-id | Title'", code="E-TEXT-BEFORE-STEP")
                 )
             continue
         if stripped.startswith("->"):
@@ -182,13 +212,13 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
             if not m:
                 problems.append(
                     Problem(path, lineno, f"cannot read choice {stripped!r}",
-                            "write '-> [Button text](step-id)'")
+                            "write '-> [Button text](step-id)'", code="E-CHOICE-SYNTAX")
                 )
                 continue
             label, target = m.group(1).strip(), m.group(2).strip().lstrip("#")
             if not label:
                 problems.append(Problem(path, lineno, "a choice has no button text",
-                                        "write the text between [ and ]"))
+                                        "write the text between [ and ]", code="E-CHOICE-NO-TEXT"))
             current.choices.append(Choice(label, target, lineno))
             continue
         fact = _FACT.match(stripped)
@@ -197,7 +227,8 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
             if not spec:
                 problems.append(
                     Problem(path, lineno, f"cannot read fact {fact.group(1).strip()!r}",
-                            "write 'fact: key=value' or 'fact: key+=value' in lowercase")
+                            "write 'fact: key=value' or 'fact: key+=value' in lowercase",
+                            code="E-FACT-SYNTAX")
                 )
                 continue
             current.facts.append(Fact(spec.group(1), spec.group(2), spec.group(3), lineno))  # type: ignore[arg-type]
@@ -206,7 +237,8 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
         if end:
             value = end.group(1).strip().lower()
             if value not in YES | NO:
-                problems.append(Problem(path, lineno, f"'end' must be yes or no, not {value!r}"))
+                problems.append(Problem(path, lineno, f"'end' must be yes or no, not {value!r}",
+                                        code="E-END-VALUE"))
             current.end = value in YES
             continue
         typed = _INPUT.match(stripped)
@@ -214,11 +246,24 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
             value = typed.group(1).strip().lower()
             if value not in INPUTS:
                 problems.append(Problem(path, lineno, f"'input' must be one of {', '.join(INPUTS)}, "
-                                        f"not {value!r}", "write 'input: country'"))
+                                        f"not {value!r}", "write 'input: country'", code="E-INPUT"))
             else:
                 current.input = value
             continue
+        legal = _LEGAL.match(stripped)
+        if legal:
+            value = legal.group(1).strip()
+            if not value.isdigit() or int(value) < 1:
+                problems.append(Problem(path, lineno, f"'legal-change' must be the file's version "
+                                        f"number when the law changed, not {value!r}",
+                                        "write 'legal-change: N' with the new 'version'",
+                                        code="E-LEGAL-CHANGE"))
+                continue
+            current.legal_change = int(value)
+            continue
         current.body.append((lineno, text))
+    if current is not None:
+        current.last_line = len(lines)
     return drafts
 
 
@@ -231,10 +276,11 @@ def _node(draft: _NodeDraft, path: str, topic: str) -> Node:
     rendered = render_body(body_lines)
     source = "\n".join(text for _, text in body_lines)
     return Node(
-        id=draft.id, title=inline(draft.title), body=source, html=rendered.html,
+        id=draft.id, title=inline(draft.title), raw_title=draft.title, body=source, html=rendered.html,
         choices=tuple(draft.choices), facts=tuple(draft.facts), end=draft.end, path=path,
         line=draft.line, body_line=body_lines[0][0] if body_lines else draft.line, topic=topic,
         line_map=tuple(zip(rendered.offsets, rendered.lines, strict=True)), input=draft.input,
+        last_line=draft.last_line or draft.line, legal_change=draft.legal_change,
     )
 
 
@@ -242,10 +288,11 @@ def load_file(path: Path, display: str, lang: str, is_source: bool,
               problems: list[Problem]) -> tuple[TopicFile | None, list[Node]]:
     """Parse one topic file; append what is wrong to ``problems``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig drops the byte-order mark Notepad writes; universal newlines read CRLF.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(display, 0, f"cannot read the file: {exc}",
-                                "save it as UTF-8 text"))
+                                "save it as UTF-8 text", code="E-FILE-UNREADABLE"))
         return None, []
     lines = text.splitlines()
     fm = _front_matter(lines, display, problems)
@@ -254,7 +301,7 @@ def load_file(path: Path, display: str, lang: str, is_source: bool,
     drafts = _parse_nodes(lines, fm.end_line, display, problems)
     if not drafts:
         problems.append(Problem(display, fm.end_line, "the file has no steps",
-                                "add at least one '## step-id | Title'"))
+                                "add at least one '## step-id | Title'", code="E-FILE-NO-STEPS"))
     name = path.stem
     nodes = [_node(d, display, name) for d in drafts]
     topic = _topic(fm, name, display, is_source, problems, tuple(n.id for n in nodes))
@@ -317,7 +364,8 @@ def load_tree(root: Path, source_language: str = "en") -> tuple[ContentTree, lis
     digest = hashlib.sha256()
     if not root.is_dir():
         problems.append(Problem(_display(root), 0, "the content folder does not exist",
-                                "pass --content with a folder holding en/, es/, fr/ ..."))
+                                "pass --content with a folder holding en/, es/, fr/ ...",
+                                code="E-CONTENT-MISSING"))
     lang_dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     for lang_dir in lang_dirs:
         code = lang_dir.name
@@ -325,7 +373,8 @@ def load_tree(root: Path, source_language: str = "en") -> tuple[ContentTree, lis
         if not LANG_CODE.match(code):
             if files:
                 problems.append(Problem(_display(lang_dir), 0, f"folder '{code}' is not a language code",
-                                        "name language folders like en, es, fr", "warning"))
+                                        "name language folders like en, es, fr", "warning",
+                                        code="W-FOLDER-NAME"))
             continue
         topics: dict[str, TopicFile] = {}
         nodes: dict[str, Node] = {}
@@ -343,7 +392,8 @@ def load_tree(root: Path, source_language: str = "en") -> tuple[ContentTree, lis
                     first = nodes[node.id]
                     problems.append(
                         Problem(display, node.line, f"step id '{node.id}' is used twice",
-                                f"it is already used at {first.path}:{first.line}; rename one")
+                                f"it is already used at {first.path}:{first.line}; rename one",
+                                code="E-STEP-ID-TWICE")
                     )
                     continue
                 nodes[node.id] = node
@@ -353,12 +403,16 @@ def load_tree(root: Path, source_language: str = "en") -> tuple[ContentTree, lis
             with contextlib.suppress(OSError):
                 digest.update(f"{code}/{SEARCH_WORDS_FILE}\0".encode() + words_file.read_bytes())
             search_words = load_search_words(words_file, _display(words_file), nodes, problems)
+        records = {} if code == source_language else translated_from.read(lang_dir, problems)
+        with contextlib.suppress(OSError):
+            digest.update((lang_dir / translated_from.SIDECAR).read_bytes())
         languages[code] = Language(code, MappingProxyType(topics), MappingProxyType(nodes),
-                                   MappingProxyType(search_words),
-                                   _display(words_file) if search_words else "")
+                                   search_words=MappingProxyType(search_words),
+                                   search_words_path=_display(words_file) if search_words else "",
+                                   records=MappingProxyType(records))
     if root.is_dir() and source_language not in languages:
         problems.append(Problem(_display(root), 0, f"there is no '{source_language}' folder",
-                                "the source language holds the reference content"))
+                                "the source language holds the reference content", code="E-SOURCE-MISSING"))
     tree = ContentTree(
         languages=MappingProxyType(languages), version=digest.hexdigest()[:10],
         source_language=source_language, root=_display(root),

@@ -50,6 +50,9 @@ class Node:
     topic: str
     line_map: tuple[tuple[int, int], ...] = ()
     input: str = ""  # what the person may type at this step instead of a button ("country")
+    raw_title: str = ""  # the title as written, before inline Markdown became HTML
+    last_line: int = 0  # the step's last file line, so findings can be tied to a step
+    legal_change: int = 0  # file version at which the law in this step last changed
 
     def line_at(self, offset: int) -> int:
         """The file line that produced the character at ``offset`` of ``html``."""
@@ -82,6 +85,18 @@ class TopicFile:
     review_needed: bool
     translated_from: int | None
     node_ids: tuple[str, ...]
+    version_line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The English a translated step was made from: hash, file version and its strings."""
+
+    hash: str
+    version: int
+    title: str = ""
+    body: str = ""
+    choices: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +110,8 @@ class Language:
     search_words: Mapping[str, tuple[tuple[str, int], ...]] = field(
         default_factory=lambda: MappingProxyType({}))
     search_words_path: str = ""
+    # What English each translated step was made from (see bot.translated_from).
+    records: Mapping[str, Record] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +123,9 @@ class ContentTree:
     source_language: str = "en"
     start: str = "start"
     root: str = field(default="")
+    # Per language, the step ids served from the source language (not translated yet, or
+    # translated before a legal change); set only on the tree the engine serves.
+    fallback: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def codes(self) -> tuple[str, ...]:

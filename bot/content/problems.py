@@ -10,19 +10,34 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with a file, with a hint on how to fix it."""
+    """One thing wrong with a file, with a hint on how to fix it.
+
+    ``code`` is stable across wording changes (``E-...`` errors, ``W-...`` warnings), so tools
+    and tests can group or filter findings without matching message text.
+    """
 
     path: str
     line: int
     message: str
     hint: str = ""
     severity: Severity = "error"
+    code: str = ""
+    detail: tuple[str, ...] = ()  # extra lines shown under the problem, e.g. a before/after
+
+    @property
+    def where(self) -> str:
+        """``path:line``, or just the path when the problem concerns the whole file."""
+        return f"{self.path}:{self.line}" if self.line else self.path
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
         label = "" if self.severity == "error" else "warning: "
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}: {label}{self.message}{hint}"
+        return f"{self.where}: {label}{self.message}{hint}"
+
+    def report_line(self) -> str:
+        """The line ``kyr-bot check`` prints: severity first, then where, what and how to fix."""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.severity}: {self.where}: {self.message}{hint}"
 
     @property
     def is_error(self) -> bool:

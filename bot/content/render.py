@@ -6,6 +6,9 @@ from bot.content.model import Node
 from bot.content.telegram_html import MAX_BUTTON_CHARS, visible_text
 from bot.words.i18n import N_
 
+# Put above a step served in English to a user of another language (not translated yet).
+NOT_TRANSLATED = N_("This part is not translated into your language yet, so it is shown in "
+                    "English.")
 DISCLAIMER = N_("This is general information, not legal advice. Laws and policies change fast: "
                 "talk to an immigration lawyer or accredited representative about your case.")
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, assert_never
 
 from bot.content.facts import typed_country
 from bot.content.model import ContentTree, Fact, Node
-from bot.content.render import DISCLAIMER, render_node, title_label
+from bot.content.render import DISCLAIMER, NOT_TRANSLATED, render_node, title_label
 from bot.conversation import actions
 from bot.conversation.actions import Action
 from bot.conversation.commands import COMMANDS
@@ -297,6 +297,8 @@ class Engine:
         if text is None:
             node = self._node(lang, node_id)
             text = render_node(node, self.i18n.gettext(lang, DISCLAIMER) if node.end else "")
+            if node_id in self.tree.fallback.get(lang, ()):
+                text = f"<i>{self.i18n.gettext(lang, NOT_TRANSLATED)}</i>\n\n{text}"
             self._node_text[key] = text
         return text
 
@@ -322,4 +324,3 @@ class Engine:
         second = (Button("🌐 " + _("Language"), actions.PickLanguage()),
                   Button("🗑 " + _("Delete my data"), actions.AskForget()))
         return (tuple(first), second) if first else (second,)
-

@@ -8,8 +8,10 @@ untranslated, changed ones fuzzy). ``kyr-bot catalogs add LANG`` starts a new la
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po, write_po
 
@@ -56,8 +58,36 @@ def update(locales: Path, project_root: Path = PROJECT_ROOT) -> None:
     fill_source(locales)
 
 
-def add(locales: Path, lang: str) -> Path:
-    """Create ``locales/<lang>/LC_MESSAGES/messages.po`` from the template."""
+class CatalogError(Exception):
+    """A catalog command that cannot run, with a one-line reason for the person who ran it."""
+
+
+def locale_code(lang: str) -> str:
+    """A language code in catalog form (``pt``, ``pt_BR``), or CatalogError if Babel does not know it."""
+    try:
+        return str(Locale.parse(lang.strip().replace("-", "_")))
+    except (UnknownLocaleError, ValueError, TypeError) as exc:
+        raise CatalogError(f"'{lang}' is not a language code: use one like 'pt' or 'pt_BR'") from exc
+
+
+def add(locales: Path, lang: str, force: bool = False) -> Path:
+    """Create ``locales/<lang>/LC_MESSAGES/messages.po`` from the template; never overwrite
+    an existing catalog (a translator's work) unless ``force``."""
+    code = locale_code(lang)
+    po = locales / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if po.exists() and not force:
+        raise CatalogError(f"{po} already exists and may hold translations; to start it over, "
+                           "add --force")
     pot = locales / f"{DOMAIN}.pot"
-    _pybabel("init", "-i", str(pot), "-d", str(locales), "-D", DOMAIN, "-l", lang, "--no-wrap")
-    return locales / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    try:
+        with pot.open("rb") as fh:
+            catalog = read_po(fh, locale=code)
+    except OSError as exc:
+        raise CatalogError(f"cannot read {pot}: run 'kyr-bot catalogs update' first") from exc
+    catalog.locale = Locale.parse(code)
+    catalog.revision_date = datetime.now(UTC)
+    catalog.fuzzy = False
+    po.parent.mkdir(parents=True, exist_ok=True)
+    with po.open("wb") as fh:
+        write_po(fh, catalog, width=0)
+    return po

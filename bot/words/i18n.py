@@ -66,13 +66,14 @@ def clean_catalog(catalog: Catalog, display: str, problems: list[Problem]) -> Ca
         strs = _msgstrs(message.string or "")
         if message.fuzzy:
             problems.append(Problem(display, line, f"fuzzy translation of {ids[0]!r} is not used",
-                                    "check it, then remove the '#, fuzzy' line", "warning"))
+                                    "check it, then remove the '#, fuzzy' line", "warning",
+                                    code="W-CATALOG-FUZZY"))
             message.string = tuple("" for _ in strs) if len(strs) > 1 else ""
             continue
         if not any(strs):
             problems.append(Problem(display, line, f"{ids[0]!r} is not translated",
                                     "fill in msgstr; the English text is shown meanwhile",
-                                    "warning"))
+                                    "warning", code="W-CATALOG-UNTRANSLATED"))
             continue
         bad = False
         for text in strs:
@@ -81,13 +82,14 @@ def clean_catalog(catalog: Catalog, display: str, problems: list[Problem]) -> Ca
             html = validate_html(text)
             if html:
                 problems.append(Problem(display, line, f"translation of {ids[0]!r}: {html[0].message}",
-                                        "the English text is used until it is fixed"))
+                                        "the English text is used until it is fixed", code="E-CATALOG-HTML"))
                 bad = True
             if placeholders(text) != placeholders(ids[0]):
                 want = ", ".join(sorted(placeholders(ids[0]))) or "none"
                 problems.append(Problem(display, line,
                                         f"translation of {ids[0]!r} has different placeholders",
-                                        f"keep exactly these placeholders: {want}"))
+                                        f"keep exactly these placeholders: {want}",
+                                        code="E-CATALOG-PLACEHOLDER"))
                 bad = True
         if bad:
             message.string = tuple("" for _ in strs) if len(strs) > 1 else ""
@@ -103,7 +105,7 @@ def _template_ids(pot: Path, problems: list[Problem]) -> set[str]:
             return {_msgids(m.id)[0] for m in read_po(fh) if m.id}
     except (OSError, PoFileError, ValueError) as exc:
         problems.append(Problem(str(pot), 0, f"cannot read the template: {exc}",
-                                "run 'kyr-bot catalogs update'"))
+                                "run 'kyr-bot catalogs update'", code="E-CATALOG-TEMPLATE"))
         return set()
 
 
@@ -139,7 +141,8 @@ class I18n:
             except (OSError, PoFileError, ValueError) as exc:
                 i18n.problems.append(Problem(display, getattr(exc, "lineno", 0) or 0,
                                              f"cannot read the catalog: {exc}",
-                                             "fix the .po syntax (Poedit shows where)"))
+                                             "fix the .po syntax (Poedit shows where)",
+                                             code="E-CATALOG-UNREADABLE"))
                 continue
             stats = LocaleStats()
             for message in catalog:
@@ -153,7 +156,7 @@ class I18n:
                 i18n.problems.append(Problem(
                     display, 0, f"{len(missing)} interface string(s) are not in this catalog yet, "
                     f"e.g. {missing[0]!r}", "run 'kyr-bot catalogs update', then translate them",
-                    "warning"))
+                    "warning", code="W-CATALOG-MISSING"))
             clean_catalog(catalog, display, i18n.problems)
             i18n.languages[lang] = _translations(catalog)
             i18n.stats[lang] = stats
@@ -184,7 +187,11 @@ def language_name(code: str, in_sentence: bool = False) -> str:
 def negotiate(code: str | None, available: tuple[str, ...], default: str = "en") -> str:
     """Map a Telegram ``language_code`` (``es-MX``, ``fr``, ``pt-br``) to an available language."""
     if code:
-        base = code.replace("_", "-").split("-", 1)[0].lower()
+        parts = code.replace("_", "-").split("-", 1)
+        regional = f"{parts[0].lower()}_{parts[1].upper()}" if len(parts) == 2 else ""
+        if regional in available:  # a pt_BR folder serves Telegram's "pt-br"
+            return regional
+        base = parts[0].lower()
         if base in available:
             return base
     return default if default in available or not available else available[0]
