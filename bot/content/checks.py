@@ -6,8 +6,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.content.facts import unknown_fact
 from bot.content.loader import load_tree
-from bot.content.model import ContentTree, Language, Node
+from bot.content.model import ContentTree, Language, Node, Selection
 from bot.content.problems import Problem
 from bot.content.render import DISCLAIMER, render_node
 from bot.content.telegram_html import (
@@ -17,10 +18,13 @@ from bot.content.telegram_html import (
     validate_html,
     visible_text,
 )
+from bot.content.terms import check_terms
 from bot.words.i18n import I18n
 
 # Room kept free on every screen for a notice line the engine may put above a node.
 NOTICE_ROOM = 300
+# Longest button text a phone shows whole; longer labels get cut ("…") on narrow screens.
+PHONE_BUTTON_CHARS = 30
 
 
 @dataclass
@@ -48,21 +52,47 @@ class Report:
         return [p for p in self.errors if p not in self.i18n.problems]
 
 
+def _variant_name(node: Node, selection: Selection) -> str:
+    """' (when who=relative)' for a conditional variant; '' for a node without groups."""
+    parts = []
+    for key, value in zip(node.variant_keys, selection, strict=True):
+        parts.append(f"{key} has no answer" if value == "" else
+                     f"{key} has another answer" if value == "*" else f"{key}={value}")
+    return f" (when {', '.join(parts)})" if parts else ""
+
+
+def _body_problems(node: Node, footer: str, title_ok: bool) -> list[Problem]:
+    """HTML, bold and length problems of every text the node can show, one per variant."""
+    found: list[Problem] = []
+    path = node.path
+    for selection, html, line_map in node.variants or (((), node.html, node.line_map),):
+        variant = _variant_name(node, selection)
+        body_problems = validate_html(html)
+        for problem in body_problems:
+            line = node.line_at(problem.offset, line_map)
+            found.append(Problem(path, line, f"in '{node.id}'{variant}: {problem.message}"))
+        ends = [start for start, _line in line_map[1:]] + [len(html)]
+        for (start, line), end in zip(line_map, ends, strict=False):
+            if "**" in html[start:end]:
+                found.append(Problem(path, line, "'**' is not closed on this line, so it would "
+                                     "show as stars", "bold must start and end on the same line"))
+        if title_ok and not body_problems:
+            size = telegram_length(visible_text(render_node(node, footer, html)))
+            if size > MAX_MESSAGE_CHARS - NOTICE_ROOM:
+                found.append(Problem(path, node.line,
+                                     f"step '{node.id}'{variant} is {size} characters long; "
+                                     f"Telegram allows {MAX_MESSAGE_CHARS} and the bot needs "
+                                     f"{NOTICE_ROOM} for notices", "split it into two steps"))
+    return list(dict.fromkeys(found))  # variants share lines: report each problem once
+
+
 def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]:
     found: list[Problem] = []
     path = node.path
     title_problems = validate_html(node.title)
-    body_problems = validate_html(node.html)
     for problem in title_problems:
         found.append(Problem(path, node.line, f"title of '{node.id}': {problem.message}"))
-    for problem in body_problems:
-        line = node.line_at(problem.offset)
-        found.append(Problem(path, line, f"in '{node.id}': {problem.message}"))
-    ends = [start for start, _line in node.line_map[1:]] + [len(node.html)]
-    for (start, line), end in zip(node.line_map, ends, strict=False):
-        if "**" in node.html[start:end]:
-            found.append(Problem(path, line, "'**' is not closed on this line, so it would show as "
-                                 "stars", "bold must start and end on the same line"))
+    found.extend(_body_problems(node, footer, not title_problems))
     if not node.choices and not node.end:
         found.append(Problem(path, node.line, f"step '{node.id}' is a dead end: it has no choices",
                              "add '-> [text](step-id)' choices, or 'end: yes' if a path ends here"))
@@ -79,13 +109,23 @@ def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]
             found.append(Problem(path, choice.line,
                                  f"button text is {len(choice.label)} characters, over "
                                  f"Telegram's {MAX_BUTTON_CHARS}", "shorten it"))
-    if not title_problems and not body_problems:
-        size = telegram_length(visible_text(render_node(node, footer)))
-        if size > MAX_MESSAGE_CHARS - NOTICE_ROOM:
-            found.append(Problem(path, node.line,
-                                 f"step '{node.id}' is {size} characters long; Telegram allows "
-                                 f"{MAX_MESSAGE_CHARS} and the bot needs {NOTICE_ROOM} for notices",
-                                 "split it into two steps"))
+        elif len(choice.label) > PHONE_BUTTON_CHARS:
+            found.append(Problem(path, choice.line,
+                                 f"button text '{choice.label}' is {len(choice.label)} characters",
+                                 f"keep it to about {PHONE_BUTTON_CHARS} so a phone shows it "
+                                 "whole; put the detail in the step's text", "warning"))
+    return found
+
+
+def check_facts(language: Language) -> list[Problem]:
+    """Every ``fact:`` line whose key or value the lawyer summary's vocabulary does not know."""
+    found = []
+    for node in language.nodes.values():
+        for fact in node.facts:
+            wrong = unknown_fact(fact.key, fact.value, fact.op)
+            if wrong is not None:
+                found.append(Problem(node.path, fact.line, f"in '{node.id}': {wrong[0]}",
+                                     f"{wrong[1]} (declared in bot/facts.py)"))
     return found
 
 
@@ -185,6 +225,7 @@ def check_tree(tree: ContentTree, i18n: I18n) -> list[Problem]:
         for node in language.nodes.values():
             problems.extend(_node_problems(node, language, footer))
         problems.extend(_reachability(tree, language))
+        problems.extend(check_facts(language))
         if source is not None and language is not source:
             problems.extend(_compare(source, language))
         for topic in language.files.values():
@@ -227,6 +268,6 @@ def check_content(content_dir: Path, locales_dir: Path | None) -> Report:
     """
     tree, problems = load_tree(content_dir)
     i18n = I18n.load(locales_dir)
-    problems = problems + i18n.problems + check_tree(tree, i18n)
+    problems = problems + i18n.problems + check_tree(tree, i18n) + check_terms(tree, content_dir)
     problems.sort(key=lambda p: (p.path, p.line, p.message))
     return Report(tree, i18n, problems, _summary(tree, i18n, problems))
