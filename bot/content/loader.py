@@ -94,9 +94,9 @@ def _block_line(current: _NodeDraft, rest: str, lineno: int, path: str,
                                 "write ':: key=value', like ':: who=relative', or '::' to end"))
         return
     key, value = spec.groups()
-    wrong = unknown_fact(key, value)
-    if wrong is None and FACTS[key].multi:
-        wrong = (f"'{key}' is a list fact and cannot choose text", "use a single-value fact")
+    spec = FACTS.get(key)
+    wrong = (unknown_fact(key, value) if spec is None or not spec.multi else
+             (f"'{key}' is a list fact and cannot choose text", "use a single-value fact"))
     if wrong is not None:
         problems.append(Problem(path, lineno, wrong[0], wrong[1]))
         return
