@@ -79,6 +79,16 @@ def test_valid_variants_pass_the_checker(tree: Path) -> None:
     assert check_content(tree, LOCALES).errors == []
 
 
+def test_a_translation_without_the_english_variants_is_warned(tree: Path) -> None:
+    with_variants(tree)
+    es = tree / "es/topic.md"
+    assert reported(tree, es, line_of(es, "## fear-yes"), "has no text for who=relative, who=self",
+                    error=False)
+    edit(es, "Explíquele al juez por qué.",
+         ":: who=self\nDígale al juez por qué.\n:: who=relative\nSu familiar puede decirlo.\n::")
+    assert not reported(tree, es, line_of(es, "## fear-yes"), "has no text for", error=False)
+
+
 @pytest.mark.parametrize(
     ("body", "needle", "fragment"),
     [

@@ -117,6 +117,13 @@ def _node_problems(node: Node, language: Language, footer: str) -> list[Problem]
     return found
 
 
+def _answers(node: Node) -> set[str]:
+    """The 'key=value' answers a node's conditional blocks write text for."""
+    return {f"{key}={value}" for selection, _html, _map in node.variants
+            for key, value in zip(node.variant_keys, selection, strict=True)
+            if value not in ("", "*")}
+
+
 def check_facts(language: Language) -> list[Problem]:
     """Every ``fact:`` line whose key or value the lawyer summary's vocabulary does not know."""
     found = []
@@ -207,6 +214,13 @@ def _compare(source: Language, lang: Language) -> list[Problem]:
             found.append(Problem(other_node.path, other_node.line,
                                  f"'end:' of '{node_id}' differs from {source.code}",
                                  f"match {node.path}:{node.line}"))
+        missing = _answers(node) - _answers(other_node)
+        if missing:
+            found.append(Problem(other_node.path, other_node.line,
+                                 f"'{node_id}' has no text for {', '.join(sorted(missing))}, "
+                                 f"which {source.code} writes apart",
+                                 f"add the ':: key=value' blocks of {node.path}:{node.line}, or "
+                                 "make sure the shared text suits every answer", "warning"))
     for node_id, node in lang.nodes.items():
         if node_id not in source.nodes:
             found.append(Problem(node.path, node.line,
