@@ -88,12 +88,12 @@ def _block_line(current: _NodeDraft, rest: str, lineno: int, path: str,
                                     "start a group with ':: key=value', or remove this line"))
         current.open_group = None
         return
-    spec = _BLOCK_SPEC.match(rest)
-    if not spec:
+    written = _BLOCK_SPEC.match(rest)
+    if not written:
         problems.append(Problem(path, lineno, f"cannot read conditional block {rest!r}",
                                 "write ':: key=value', like ':: who=relative', or '::' to end"))
         return
-    key, value = spec.groups()
+    key, value = written.groups()
     spec = FACTS.get(key)
     wrong = (unknown_fact(key, value) if spec is None or not spec.multi else
              (f"'{key}' is a list fact and cannot choose text", "use a single-value fact"))
