@@ -132,7 +132,7 @@ def check_facts(language: Language) -> list[Problem]:
             wrong = unknown_fact(fact.key, fact.value, fact.op)
             if wrong is not None:
                 found.append(Problem(node.path, fact.line, f"in '{node.id}': {wrong[0]}",
-                                     f"{wrong[1]} (declared in bot/facts.py)"))
+                                     f"{wrong[1]} (declared in bot/content/facts.py)"))
     return found
 
 
