@@ -31,7 +31,7 @@ _WORDS: dict[str, tuple[str, ...]] = {
 }
 _LEAD = {"en": "About", "es": "Sobre", "fr": "À propos de"}
 _FACTS = ("who=self", "who=relative", "detained=yes", "detained=no", "fear=yes", "fear=unsure",
-          "country=honduras", "country=uganda", "motion=aca", "arrival=under-1-year",
+          "country=honduras", "country=uganda", "motion=pretermit", "arrival=under-1-year",
           "hearing=scheduled", "ground+=religion", "ground+=political-opinion")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.content.english_first import Status, compare
 from bot.content.facts import FACTS
 from bot.content.loader import NODE_ID, load_tree
-from bot.content.model import ContentTree, Language, Node
+from bot.content.model import ContentTree, Language, Node, Selection
 from bot.content.problems import Problem
 from bot.content.render import DISCLAIMER, render_node
 from bot.content.telegram_html import (
@@ -21,12 +21,13 @@ from bot.content.telegram_html import (
     validate_html,
     visible_text,
 )
+from bot.content.terms import check_terms
 from bot.words.i18n import I18n
 
 # Room kept free on every screen for a notice line the engine may put above a node.
 NOTICE_ROOM = 300
-# A full-width button on a phone shows about this many characters before cutting with '…'.
-PHONE_BUTTON_CHARS = 40
+# Longest button text a phone shows whole; longer labels get cut ("…") on narrow screens.
+PHONE_BUTTON_CHARS = 30
 LINK_SCHEMES = ("https://", "http://", "tel:", "tg://")
 _HREF = re.compile(r'<a\s[^>]*?href="([^"]*)"')
 
@@ -57,23 +58,52 @@ class Report:
         return [p for p in self.errors if p not in self.i18n.problems]
 
 
+def _variant_name(node: Node, selection: Selection) -> str:
+    """' (when who=relative)' for a conditional variant; '' for a node without groups."""
+    parts = []
+    for key, value in zip(node.variant_keys, selection, strict=True):
+        parts.append(f"{key} has no answer" if value == "" else
+                     f"{key} has another answer" if value == "*" else f"{key}={value}")
+    return f" (when {', '.join(parts)})" if parts else ""
+
+
+def _body_problems(node: Node, footer: str, title_ok: bool) -> list[Problem]:
+    """HTML, bold and length problems of every text the node can show, one per variant."""
+    found: list[Problem] = []
+    path = node.path
+    for selection, html, line_map in node.variants or (((), node.html, node.line_map),):
+        variant = _variant_name(node, selection)
+        body_problems = validate_html(html)
+        for problem in body_problems:
+            line = node.line_at(problem.offset, line_map)
+            found.append(Problem(path, line, f"in '{node.id}'{variant}: {problem.message}",
+                                 code="E-HTML"))
+        ends = [start for start, _line in line_map[1:]] + [len(html)]
+        for (start, line), end in zip(line_map, ends, strict=False):
+            if "**" in html[start:end]:
+                found.append(Problem(path, line, "'**' is not closed on this line, so it would "
+                                     "show as stars", "bold must start and end on the same line",
+                                     code="E-BOLD-UNCLOSED"))
+        if title_ok and not body_problems:
+            size = telegram_length(visible_text(render_node(node, footer, html)))
+            if size > MAX_MESSAGE_CHARS - NOTICE_ROOM:
+                found.append(Problem(path, node.line,
+                                     f"step '{node.id}'{variant} is {size} characters long; "
+                                     f"Telegram allows {MAX_MESSAGE_CHARS} and the bot needs "
+                                     f"{NOTICE_ROOM} for notices", "split it into two steps",
+                                     code="E-MESSAGE-TOO-LONG"))
+    return list(dict.fromkeys(found))  # variants share lines: report each problem once
+
+
 def _node_problems(node: Node, language: Language, footer: str,
                    known: set[str] | frozenset[str] = frozenset()) -> list[Problem]:
     found: list[Problem] = []
     path = node.path
     title_problems = validate_html(node.title)
-    body_problems = validate_html(node.html)
     for problem in title_problems:
         found.append(Problem(path, node.line, f"title of '{node.id}': {problem.message}",
                              code="E-HTML-TITLE"))
-    for problem in body_problems:
-        line = node.line_at(problem.offset)
-        found.append(Problem(path, line, f"in '{node.id}': {problem.message}", code="E-HTML"))
-    ends = [start for start, _line in node.line_map[1:]] + [len(node.html)]
-    for (start, line), end in zip(node.line_map, ends, strict=False):
-        if "**" in node.html[start:end]:
-            found.append(Problem(path, line, "'**' is not closed on this line, so it would show as "
-                                 "stars", "bold must start and end on the same line", code="E-BOLD-UNCLOSED"))
+    found.extend(_body_problems(node, footer, not title_problems))
     if not node.choices and not node.end:
         found.append(Problem(path, node.line, f"step '{node.id}' is a dead end: it has no choices",
                              "add '-> [text](step-id)' choices, or 'end: yes' if a path ends here",
@@ -92,13 +122,30 @@ def _node_problems(node: Node, language: Language, footer: str,
             found.append(Problem(path, choice.line,
                                  f"button text is {len(choice.label)} characters, over "
                                  f"Telegram's {MAX_BUTTON_CHARS}", "shorten it", code="E-BUTTON-TOO-LONG"))
-    if not title_problems and not body_problems:
-        size = telegram_length(visible_text(render_node(node, footer)))
-        if size > MAX_MESSAGE_CHARS - NOTICE_ROOM:
-            found.append(Problem(path, node.line,
-                                 f"step '{node.id}' is {size} characters long; Telegram allows "
-                                 f"{MAX_MESSAGE_CHARS} and the bot needs {NOTICE_ROOM} for notices",
-                                 "split it into two steps", code="E-MESSAGE-TOO-LONG"))
+    return found
+
+
+def _answers(node: Node) -> set[str]:
+    """The 'key=value' answers a node's conditional blocks write text for."""
+    return {f"{key}={value}" for selection, _html, _map in node.variants
+            for key, value in zip(node.variant_keys, selection, strict=True)
+            if value not in ("", "*")}
+
+
+def _variant_problems(source: Language, language: Language) -> list[Problem]:
+    """Translated steps with no text for an answer their English step writes apart."""
+    found = []
+    for node_id, node in source.nodes.items():
+        other = language.nodes.get(node_id)
+        missing = _answers(node) - _answers(other) if other is not None else set()
+        if other is not None and missing:
+            found.append(Problem(other.path, other.line,
+                                 f"'{node_id}' has no text for {', '.join(sorted(missing))}, "
+                                 f"which {source.code} writes apart",
+                                 f"add the ':: key=value' blocks of {node.path}:{node.line}, or "
+                                 "make sure the shared text suits every answer", "warning",
+                                 code="W-VARIANT-MISSING"))
+    return found
     return found
 
 
@@ -204,6 +251,8 @@ def review(tree: ContentTree, i18n: I18n,
                 problems.extend(_fact_problems(node))
         if language is source:
             problems.extend(_reachability(tree, language))
+        elif source is not None:
+            problems.extend(_variant_problems(source, language))
         for topic in language.files.values():
             if topic.review_needed:
                 problems.append(Problem(topic.path, 1, "needs legal review: it rests on facts "
@@ -258,7 +307,7 @@ def check_content(content_dir: Path, locales_dir: Path | None) -> Report:
     tree, problems = load_tree(content_dir)
     i18n = I18n.load(locales_dir)
     found, status = review(tree, i18n, problems)
-    problems = problems + i18n.problems + found
+    problems = problems + i18n.problems + found + check_terms(tree, content_dir)
     problems.sort(key=lambda p: (not p.is_error, p.path, p.line, p.message))
     return Report(tree, i18n, problems, _summary(tree, i18n, status), status)
 

@@ -40,6 +40,10 @@ FACTS: Mapping[str, FactSpec] = _specs(
              multi=True),
     FactSpec("arrival", ("under-1-year", "over-1-year", "unknown")),
     FactSpec("hearing", ("scheduled", "unknown")),
+    # Content v2: who an Asylum Cooperative Agreement may not reach, and the after-order path.
+    FactSpec("entry", ("before-2019-11-19", "after-2019-11-19", "unknown")),
+    FactSpec("alone", ("yes", "no", "unknown")),
+    FactSpec("order", ("final",)),
 )
 
 
@@ -72,3 +76,21 @@ def current_value(key: str, value: str) -> str:
     """A stored fact value as today's vocabulary reads it (old values mapped, others kept)."""
     spec = FACTS.get(key)
     return spec.legacy.get(value, value) if spec else value
+
+
+def unknown_fact(key: str, value: str, op: str = "=") -> tuple[str, str] | None:
+    """Why ``key op value`` is not in the vocabulary, with a hint; None when it is."""
+    spec = FACTS.get(key)
+    if spec is None:
+        return f"unknown fact key '{key}'", "use one of: " + ", ".join(FACTS)
+    if value in spec.legacy:
+        return (f"'{key}={value}' is an old value",
+                f"write '{key}={spec.legacy[value]}'" if spec.legacy[value] in spec.values
+                else "use one of: " + ", ".join(spec.values))
+    if value not in spec.values:
+        return f"unknown value '{value}' for fact '{key}'", "use one of: " + ", ".join(spec.values)
+    if op == "+=" and not spec.multi:
+        return f"fact '{key}' holds one value", f"write 'fact: {key}={value}'"
+    if op == "=" and spec.multi:
+        return f"fact '{key}' is a list", f"write 'fact: {key}+={value}'"
+    return None

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 from bot.content import translated_from
+from bot.content.facts import FACTS, unknown_fact
 from bot.content.markup import inline, render_body
-from bot.content.model import Choice, ContentTree, Fact, Language, Node, TopicFile
+from bot.content.model import Choice, ContentTree, Fact, Language, LineMap, Node, Selection, TopicFile
 from bot.content.problems import Problem
 
 NODE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,26}[a-z0-9])?$")
@@ -31,6 +33,8 @@ SEARCH_WORDS_FILE = "search-words.md"
 _WORDISH = re.compile(r"\w")
 _LEGAL = re.compile(r"^legal-change:\s*(.*)$", re.IGNORECASE)
 _ONE_HASH = re.compile(r"^#(?!#)\s*(.*)$")
+_BLOCK = re.compile(r"^::(?!:)\s*(.*)$")
+_BLOCK_SPEC = re.compile(r"^([a-z][a-z0-9_-]*)\s*=\s*([a-z0-9][a-z0-9_-]*)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KNOWN_KEYS = {"title", "version", "reviewed", "reviewer", "sources", "review", "translated-from"}
 YES = {"yes", "true", "y"}
@@ -46,17 +50,75 @@ class _FrontMatter:
 
 
 @dataclass
+class _Group:
+    """A run of conditional blocks (``:: key=value`` ... ``::``) choosing on one fact key."""
+
+    line: int
+    key: str
+    values: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _NodeDraft:
     id: str
     title: str
     line: int
-    body: list[tuple[int, str]] = field(default_factory=list)
+    # (line, text, group index, variant value); plain text has no group.
+    body: list[tuple[int, str, int | None, str]] = field(default_factory=list)
     choices: list[Choice] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
     end: bool = False
     input: str = ""
     legal_change: int = 0
     last_line: int = 0
+    groups: list[_Group] = field(default_factory=list)
+    raw: list[tuple[int, str]] = field(default_factory=list)  # body as written, '::' lines too
+    open_group: _Group | None = None
+
+    def close(self, path: str, problems: list[Problem]) -> None:
+        """Report a conditional group still open where the step ends."""
+        if self.open_group is not None:
+            problems.append(Problem(path, self.open_group.line,
+                                    f"the conditional block '{self.open_group.key}' in "
+                                    f"'{self.id}' is never closed",
+                                    "end the group with a line holding only '::'"))
+            self.open_group = None
+
+
+def _block_line(current: _NodeDraft, rest: str, lineno: int, path: str,
+                problems: list[Problem]) -> None:
+    """Handle a ``::`` line: start a variant, or end the open group."""
+    if not rest:
+        if current.open_group is None:
+            problems.append(Problem(path, lineno, "'::' closes no conditional block",
+                                    "start a group with ':: key=value', or remove this line"))
+        current.open_group = None
+        return
+    written = _BLOCK_SPEC.match(rest)
+    if not written:
+        problems.append(Problem(path, lineno, f"cannot read conditional block {rest!r}",
+                                "write ':: key=value', like ':: who=relative', or '::' to end"))
+        return
+    key, value = written.groups()
+    spec = FACTS.get(key)
+    wrong = (unknown_fact(key, value) if spec is None or not spec.multi else
+             (f"'{key}' is a list fact and cannot choose text", "use a single-value fact"))
+    if wrong is not None:
+        problems.append(Problem(path, lineno, wrong[0], wrong[1]))
+        return
+    group = current.open_group
+    if group is not None and group.key != key:
+        problems.append(Problem(path, lineno,
+                                f"this group chooses on '{group.key}' (line {group.line}), "
+                                f"not on '{key}'", "close the group with '::' first"))
+        return
+    if group is None:
+        group = current.open_group = _Group(lineno, key)
+        current.groups.append(group)
+    if value in group.values:
+        problems.append(Problem(path, lineno, f"'{key}={value}' is given twice in this group",
+                                "merge the two texts"))
+    group.values.append(value)
 
 
 def _front_matter(lines: list[str], path: str, problems: list[Problem]) -> _FrontMatter | None:
@@ -180,6 +242,8 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
             if not looks_like_step:
                 continue
             heading = one_hash
+        if heading and current is not None:
+            current.close(path, problems)
         if heading:
             node_id, bar, title = heading.group(1).partition("|")
             node_id, title = node_id.strip(), title.strip()
@@ -207,6 +271,15 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
                             "start each step with '## step-id | Title'", code="E-TEXT-BEFORE-STEP")
                 )
             continue
+        block = _BLOCK.match(stripped)
+        if block:
+            _block_line(current, block.group(1).strip(), lineno, path, problems)
+            current.raw.append((lineno, text))
+            continue
+        if current.open_group is not None and (stripped.startswith("->") or _FACT.match(stripped)
+                                               or _END.match(stripped) or _INPUT.match(stripped)):
+            problems.append(Problem(path, lineno, "choices, facts, 'end:' and 'input:' cannot be "
+                                    "inside a conditional block", "close the group with '::' before it"))
         if stripped.startswith("->"):
             m = _CHOICE.match(stripped)
             if not m:
@@ -261,25 +334,65 @@ def _parse_nodes(lines: list[str], start: int, path: str, problems: list[Problem
                 continue
             current.legal_change = int(value)
             continue
-        current.body.append((lineno, text))
+        current.raw.append((lineno, text))
+        group = current.open_group
+        if group is None:
+            current.body.append((lineno, text, None, ""))
+        else:
+            current.body.append((lineno, text, current.groups.index(group), group.values[-1]))
     if current is not None:
+        current.close(path, problems)
         current.last_line = len(lines)
     return drafts
 
 
+def _trimmed(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    while lines and not lines[0][1].strip():
+        lines.pop(0)
+    while lines and not lines[-1][1].strip():
+        lines.pop()
+    return lines
+
+
+def _selections(draft: _NodeDraft) -> tuple[tuple[str, ...], list[Selection]]:
+    """The fact keys the groups read, and every selection of answers they can meet."""
+    keys = tuple(dict.fromkeys(g.key for g in draft.groups))
+    choices = []
+    for key in keys:
+        named = list(dict.fromkeys(v for g in draft.groups if g.key == key for v in g.values))
+        spec = FACTS.get(key)
+        other = spec is None or any(v not in named for v in spec.values)
+        choices.append(["", *named, *(["*"] if other else [])])
+    return keys, list(itertools.product(*choices))
+
+
+def _lines_for(draft: _NodeDraft, keys: tuple[str, ...], selection: Selection) -> list[tuple[int, str]]:
+    """The body lines a selection shows: plain text, and the chosen variant of each group."""
+    shown = {}
+    for index, group in enumerate(draft.groups):
+        answer = selection[keys.index(group.key)]
+        shown[index] = group.values[0] if answer == "" else answer
+    return [(lineno, text) for lineno, text, group, value in draft.body
+            if group is None or shown[group] == value]
+
+
 def _node(draft: _NodeDraft, path: str, topic: str) -> Node:
-    body_lines = list(draft.body)
-    while body_lines and not body_lines[0][1].strip():
-        body_lines.pop(0)
-    while body_lines and not body_lines[-1][1].strip():
-        body_lines.pop()
-    rendered = render_body(body_lines)
-    source = "\n".join(text for _, text in body_lines)
+    all_lines = _trimmed([(lineno, text) for lineno, text, _g, _v in draft.body])
+    keys, selections = _selections(draft)
+    variants: list[tuple[Selection, str, LineMap]] = []
+    for selection in selections:
+        rendered = render_body(_trimmed(_lines_for(draft, keys, selection)))
+        variants.append((selection, rendered.html,
+                         tuple(zip(rendered.offsets, rendered.lines, strict=True))))
+    _selection, html, line_map = variants[0]  # no answer to any key: the default text
+    # As written, conditional-block lines included: what translators see and the records hash.
+    source = "\n".join(text for _, text in _trimmed(list(draft.raw)))
     return Node(
-        id=draft.id, title=inline(draft.title), raw_title=draft.title, body=source, html=rendered.html,
+        id=draft.id, title=inline(draft.title), raw_title=draft.title, body=source, html=html,
         choices=tuple(draft.choices), facts=tuple(draft.facts), end=draft.end, path=path,
-        line=draft.line, body_line=body_lines[0][0] if body_lines else draft.line, topic=topic,
-        line_map=tuple(zip(rendered.offsets, rendered.lines, strict=True)), input=draft.input,
+        line=draft.line, body_line=all_lines[0][0] if all_lines else draft.line, topic=topic,
+        line_map=line_map, input=draft.input, variant_keys=keys,
+        variants=tuple(variants) if keys else (),
         last_line=draft.last_line or draft.line, legal_change=draft.legal_change,
     )
 

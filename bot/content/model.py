@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from bot.content.facts import current_value
+
 FactOp = Literal["=", "+="]
+# One entry per key in ``Node.variant_keys``: the answer a variant names, "" when the fact has no
+# answer (the first variant of each group is shown) or "*" for an answer no variant names.
+Selection = tuple[str, ...]
+LineMap = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,20 +54,46 @@ class Node:
     line: int
     body_line: int
     topic: str
-    line_map: tuple[tuple[int, int], ...] = ()
+    line_map: LineMap = ()
     input: str = ""  # what the person may type at this step instead of a button ("country")
     raw_title: str = ""  # the title as written, before inline Markdown became HTML
     last_line: int = 0  # the step's last file line, so findings can be tied to a step
     legal_change: int = 0  # file version at which the law in this step last changed
+    # Conditional blocks (``:: key=value``): the fact keys they read, and the body rendered for
+    # every selection those keys allow; ``html``/``line_map`` above are the no-answer rendering.
+    variant_keys: tuple[str, ...] = ()
+    variants: tuple[tuple[Selection, str, LineMap], ...] = ()
 
-    def line_at(self, offset: int) -> int:
-        """The file line that produced the character at ``offset`` of ``html``."""
+    def line_at(self, offset: int, line_map: LineMap | None = None) -> int:
+        """The file line that produced the character at ``offset`` of ``html`` (or of a variant)."""
         line = self.body_line
-        for start, lineno in self.line_map:
+        for start, lineno in self.line_map if line_map is None else line_map:
             if start > offset:
                 break
             line = lineno
         return line
+
+    def selection(self, facts: Iterable[tuple[str, str]]) -> Selection:
+        """Which variants the session's facts choose (last answer per key wins)."""
+        if not self.variant_keys:
+            return ()
+        answers = {key: current_value(key, value) for key, value in facts}
+        chosen = []
+        for i, key in enumerate(self.variant_keys):
+            answer = answers.get(key, "")
+            named = any(selection[i] == answer for selection, _html, _map in self.variants)
+            chosen.append(answer if named else "*")
+        return tuple(chosen)
+
+    def html_for(self, facts: Iterable[tuple[str, str]]) -> str:
+        """The body as Telegram HTML for a session with these facts."""
+        if not self.variants:
+            return self.html
+        wanted = self.selection(facts)
+        for selection, html, _map in self.variants:
+            if selection == wanted:
+                return html
+        return self.html
 
     def choice_to(self, target: str) -> Choice | None:
         """The choice leading to ``target``, if this node has one."""

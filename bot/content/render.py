@@ -13,11 +13,12 @@ DISCLAIMER = N_("This is general information, not legal advice. Laws and policie
                 "talk to an immigration lawyer or accredited representative about your case.")
 
 
-def render_node(node: Node, footer: str = "") -> str:
-    """Telegram HTML for a node: bold title, body, and the notice on endings."""
+def render_node(node: Node, footer: str = "", html: str | None = None) -> str:
+    """Telegram HTML for a node: bold title, body (``html``: a variant), and the notice on endings."""
     parts = [f"<b>{node.title}</b>"]
-    if node.html:
-        parts.append(node.html)
+    body = node.html if html is None else html
+    if body:
+        parts.append(body)
     if footer:
         parts.append(f"<i>{footer}</i>")
     return "\n\n".join(parts)

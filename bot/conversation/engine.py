@@ -18,7 +18,7 @@ from bot.conversation.actions import Action
 from bot.conversation.commands import COMMANDS
 from bot.conversation.screen import Button, Effect, Rows, Screen, ScreenKind
 from bot.conversation.search import Finder, Found
-from bot.conversation.state import MAX_TRAIL, State, apply_facts
+from bot.conversation.state import MAX_TRAIL, Facts, State, apply_facts
 from bot.words.countries import match_country
 from bot.words.i18n import N_, I18n, language_name, negotiate
 from bot.words.sheet import LawyerSheet, country_name
@@ -34,7 +34,7 @@ class Engine:
     tree: ContentTree
     i18n: I18n
     sheet: LawyerSheet = field(init=False, repr=False)
-    _node_text: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _node_text: dict[tuple[str, str, tuple[str, ...]], str] = field(default_factory=dict, repr=False)
     finder: Finder = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -290,20 +290,21 @@ class Engine:
             return language.code, topic.node_ids[0]
         return language.code, self.tree.start
 
-    def node_text(self, lang: str, node_id: str) -> str:
-        """The message text of a node, cached per language and node."""
-        key = (lang, node_id)
+    def node_text(self, lang: str, node_id: str, facts: Facts = ()) -> str:
+        """The message text of a node for these facts, cached per language, node and variant."""
+        node = self._node(lang, node_id)
+        key = (lang, node_id, node.selection(facts))
         text = self._node_text.get(key)
         if text is None:
-            node = self._node(lang, node_id)
-            text = render_node(node, self.i18n.gettext(lang, DISCLAIMER) if node.end else "")
+            text = render_node(node, self.i18n.gettext(lang, DISCLAIMER) if node.end else "",
+                               node.html_for(facts))
             if node_id in self.tree.fallback.get(lang, ()):
                 text = f"<i>{self.i18n.gettext(lang, NOT_TRANSLATED)}</i>\n\n{text}"
             self._node_text[key] = text
         return text
 
     def _node_screen(self, state: State, notice: str = "") -> Screen:
-        text = self.node_text(state.lang, state.node)
+        text = self.node_text(state.lang, state.node, state.facts)
         if notice:
             text = f"<i>{notice}</i>\n\n{text}"
         return Screen(text, self._node_rows(state, self._current(state)), ScreenKind.NODE, state.node)

@@ -17,16 +17,16 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from bot.content.facts import iso_country
+from bot.content.facts import current_value, iso_country
 from bot.words.i18n import N_, I18n
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Fact values for countries, as ISO 3166 codes, so Babel gives each name in the reader's language.
 COUNTRY_CODES = {
-    "honduras": "HN", "guatemala": "GT", "el-salvador": "SV", "mexico": "MX", "paraguay": "PY",
-    "uganda": "UG", "rwanda": "RW", "eswatini": "SZ", "south-sudan": "SS", "costa-rica": "CR",
-    "panama": "PA", "kosovo": "XK",
+    "honduras": "HN", "guatemala": "GT", "ecuador": "EC", "el-salvador": "SV", "mexico": "MX",
+    "paraguay": "PY", "uganda": "UG", "rwanda": "RW", "eswatini": "SZ", "south-sudan": "SS",
+    "costa-rica": "CR", "panama": "PA", "kosovo": "XK",
 }
 DOCUMENT_CAPTION = N_("For your lawyer: you can forward or print this file. It holds no name.")
 
@@ -84,7 +84,8 @@ class LawyerSheet:
         """The values the templates use, from the facts."""
         single = _Facts()
         grounds: list[str] = []
-        for key, value in facts:
+        for key, raw in facts:
+            value = current_value(key, raw)  # a session saved under older content reads as today
             if key == "ground":
                 if value not in grounds:
                     grounds.append(value)
