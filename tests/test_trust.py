@@ -94,6 +94,13 @@ def test_a_choice_pressed_on_an_old_message_of_another_step_records_nothing(mini
     assert state.facts == (("fear", "yes"),)
 
 
+def test_a_result_found_in_another_language_records_nothing(real: Engine) -> None:
+    state, _ = walk(real, "en", actions.Go("tc-start"), actions.Go("tc-who"), actions.Go("tc-self"),
+                    actions.Go("tc-detained"), actions.Go("tc-motion-aca"))
+    new, _ = real.step(state, actions.SwitchTo("es", "tc-country-hn"))  # a choice of this step
+    assert (new.lang, new.node, new.facts) == ("es", "tc-country-hn", state.facts)
+
+
 def test_open_of_a_removed_step_keeps_the_person_where_they_are(mini: Engine) -> None:
     state, screen = walk(mini, "en", actions.Open("gone"))
     assert state.node == "start" and "older version" in screen.text
@@ -164,7 +171,7 @@ def test_start_without_answers_does_not_ask(mini: Engine) -> None:
 # -- Back returns to the step under help, privacy, language, search, summary ------------------------
 
 ASIDES = [actions.Privacy(), actions.Help(), actions.PickLanguage(), actions.Search("lawyer"),
-          actions.Sheet(), actions.Search("xyzzy qwerty")]
+          actions.Sheet(), actions.Search("xyzzy qwerty"), actions.Search("je veux un avocat")]
 
 
 @pytest.mark.parametrize("lang", LANGS)
