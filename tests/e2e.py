@@ -74,7 +74,7 @@ def content_buttons(fake: FakeTelegram, user: FakeUser) -> list[tuple[str, str]]
     """(label, data) of the newest keyboard's buttons that open a step."""
     message = user.keyboard_message()
     return [(b["text"], b["callback_data"]) for row in message.keyboard for b in row
-            if b.get("callback_data", "").startswith("1:g:")]
+            if b.get("callback_data", "").startswith(("1:g:", "1:o:"))]
 
 
 def button_data(user: FakeUser, data: str) -> bool:

@@ -142,4 +142,7 @@ def test_old_find_help_buttons_still_land(engine: Engine) -> None:
             new_state, screen = engine.step(state, a.Go(old))
             assert new_state.node == old and screen.kind is ScreenKind.NODE
         new_state, _ = engine.step(state, a.Go("fh-detained"))
+        assert new_state.facts == ()  # an old button from another step answers nothing
+        at_question, _ = engine.step(state, a.Go("fh-start"))
+        new_state, _ = engine.step(at_question, a.Go("fh-detained"))  # answered where it is asked
         assert ("who", "relative") in new_state.facts and ("detained", "yes") in new_state.facts

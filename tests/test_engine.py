@@ -216,7 +216,7 @@ def test_search_finds_nodes_in_the_users_language(real: Engine) -> None:
     state, _ = real.step(real.new_state("es"), actions.Start())
     _, screen = real.step(state, actions.Search("abogado"))
     assert screen.kind == "search"
-    targets = [x.target for x in actions_of(screen) if isinstance(x, actions.Go)]
+    targets = [x.target for x in actions_of(screen) if isinstance(x, actions.Open)]
     assert 1 <= len(targets) <= 3
     _, screen = real.step(state, actions.Search("xyzzy qwerty"))
     assert screen.kind == "search-none"
@@ -225,7 +225,7 @@ def test_search_finds_nodes_in_the_users_language(real: Engine) -> None:
 def test_search_ranks_titles_first(mini: Engine) -> None:
     state, _ = mini.step(mini.new_state("en"), actions.Start())
     _, screen = mini.step(state, actions.Search("grounds"))
-    targets = [x.target for x in actions_of(screen) if isinstance(x, actions.Go)]
+    targets = [x.target for x in actions_of(screen) if isinstance(x, actions.Open)]
     assert targets[0] == "grounds"
 
 

@@ -430,3 +430,39 @@ async def test_webhook_delivery_and_reply_in_response(fake_telegram: FakeTelegra
     finally:
         await runner.cleanup()
         await bot.session.close()
+
+
+async def test_delete_messages_follows_telegrams_rules(bot: Bot, fake_telegram: FakeTelegram) -> None:
+    ana = fake_telegram.user(CHAT)
+    old = await bot.send_message(CHAT, "two days ago")
+    typed_old = ana.send_text("mine, two days ago")
+    fake_telegram.advance(48 * 3600)  # exactly 48 hours later: too old to delete
+    new = [(await bot.send_message(CHAT, f"now {i}")).message_id for i in range(3)]
+    typed_new = ana.send_text("mine, now")
+    ids = [old.message_id, typed_old, *new, typed_new, 9999]
+    assert await bot.delete_messages(CHAT, ids) is True  # what cannot be deleted is skipped
+    assert fake_telegram.deleted[CHAT] == [*new, typed_new]
+    assert [m.message_id for m in ana.messages()] == [old.message_id]
+    assert fake_telegram.user_message_deleted(CHAT, typed_new)
+    assert not fake_telegram.user_message_deleted(CHAT, typed_old)
+    with pytest.raises(TelegramBadRequest, match="can't be deleted"):
+        await bot.delete_message(CHAT, old.message_id)
+    with pytest.raises(TelegramBadRequest, match="too many"):
+        await bot.delete_messages(CHAT, list(range(1, 102)))
+    with pytest.raises(TelegramBadRequest):
+        await bot.delete_messages(CHAT, [])
+    assert await bot.delete_messages(CHAT, list(range(1, 101))) is True  # 100 is allowed
+
+
+async def test_descriptions_per_language_and_their_limits(bot: Bot,
+                                                          fake_telegram: FakeTelegram) -> None:
+    assert await bot.set_my_description("d" * 512, language_code="es")
+    assert await bot.set_my_short_description("s" * 120)
+    assert (await bot.get_my_description(language_code="es")).description == "d" * 512
+    assert (await bot.get_my_short_description()).short_description == "s" * 120
+    assert (await bot.get_my_description()).description == ""
+    with pytest.raises(TelegramBadRequest):
+        await bot.set_my_description("d" * 513)
+    with pytest.raises(TelegramBadRequest):
+        await bot.set_my_short_description("s" * 121, language_code="fr")
+    assert fake_telegram.short_descriptions == {"": "s" * 120}

@@ -57,6 +57,43 @@ async def test_nothing_identifying_is_stored_or_logged(fake_telegram: FakeTelegr
     assert "update type=callback_query status=ok" in caplog.text
 
 
+async def test_new_paths_store_and_log_nothing_identifying(fake_telegram: FakeTelegram, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Search results, ticks, /start asking, /privacy and /forget's message ids: still anonymous."""
+    caplog.set_level(logging.DEBUG)
+    data = tmp_path / "data"
+    typed = "Honduras, mi hermana Rosa Perez"
+    async with running(bot_settings(fake_telegram, data)) as service:
+        user = fake_telegram.user(CHAT_ID, language_code="es", username=USERNAME,
+                                  first_name="Maria Private")
+        for kind, what in (("text", "/start"), ("text", typed), ("press", "1:o:tc-country-hn"),
+                           ("press", "1:g:tc-fear-yes"), ("text", "/menu"), ("press", "1:g:ag-start"),
+                           ("press", "1:g:ag-race"), ("press", "1:g:ag-start"),
+                           ("press", "1:u:ag-race"), ("text", "/start"), ("press", "1:s"),
+                           ("text", "/privacy")):
+            if kind == "text":
+                user.send_text(what)
+            else:
+                user.press(what)
+            await user.wait_reply()
+        await service.runtime.store.flush_counts()
+        if ON_PG:
+            async with service.runtime.store.engine.connect() as conn:
+                rows = [r for t in ("sessions", "daily_counts", "kyr_meta")
+                        for r in (await conn.execute(text(f"SELECT * FROM {t}"))).all()]
+            raw = repr(rows).encode()
+        else:
+            raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("kyr.db"))
+        assert b"ag-start" in raw and b"messages" in raw, "the session was not written"
+        user.send_text("/forget")
+        await user.wait_reply()
+        assert await service.runtime.store.session_count() == 0
+    for secret in (str(CHAT_ID), USERNAME, "Maria Private", typed, "Perez"):
+        assert secret.encode() not in raw, f"{secret!r} found in the database"
+        assert secret not in caplog.text, f"{secret!r} found in the logs"
+    assert fake_telegram.violations == []
+
+
 async def test_kyr_bot_run_process_serves_and_stops_on_sigterm(fake_telegram: FakeTelegram,
                                                                 tmp_path: Path) -> None:
     env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake_telegram.base_url,

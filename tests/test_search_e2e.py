@@ -53,12 +53,13 @@ async def test_typed_words_find_steps_offer_languages_and_note_a_country(
 
         user.send_text(query)  # slang or a typo, in the person's language
         await user.wait_reply()
-        assert f"1:g:{step}" in [data for _label, data in content_buttons(fake_telegram, user)]
+        # A search result opens its step without answering anything (1:o:, not a choice's 1:g:).
+        assert f"1:o:{step}" in [data for _label, data in content_buttons(fake_telegram, user)]
 
         user.send_text("qqqq zzzz")  # nothing: said kindly, with the main topics
         (reply,) = await user.wait_reply()
         assert none in reply.plain
-        assert "1:g:tc-start" in reply.message.callback_data and "1:g:fh-start" in reply.message.callback_data
+        assert "1:o:tc-start" in reply.message.callback_data and "1:o:fh-start" in reply.message.callback_data
 
         user.send_text(foreign)  # another language's words: offered in that language
         (reply,) = await user.wait_reply()

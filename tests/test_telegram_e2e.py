@@ -300,7 +300,7 @@ async def test_two_presses_at_once_keep_the_session_consistent(fake_telegram: Fa
         await user.wait_reply(2)
         key = service.runtime.keyer.key(user.chat_id)
         state, rev = await service.runtime.store.load(key)
-        assert rev == 3  # /start, then both presses, one after the other
+        assert rev == 4  # /start, its message's id (for /forget), both presses one after the other
         assert state is not None and state["node"] in ("tc-start", "ag-start")
         assert [step[0] for step in state["trail"]][-1] in ("tc-start", "ag-start")
     assert_clean(fake_telegram)

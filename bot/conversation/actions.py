@@ -22,7 +22,21 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Go:
-    """Open a node (a choice, a search result, the main menu)."""
+    """Press a step's choice: open ``target``, recording its facts if it answers that step."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """Open a node without answering anything (a search result): no fact is recorded."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Untick:
+    """Press a ticked option of a multi-select question again: remove that answer."""
 
     target: str
 
@@ -64,7 +78,9 @@ class SwitchTo:
 
 @dataclass(frozen=True, slots=True)
 class Restart:
-    """Start over: clear the trail and facts, keep the language."""
+    """Start over: clear the trail and facts, keep the language; then open ``target`` if set."""
+
+    target: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +123,8 @@ class Invalid:
 
 
 Action = (
-    Start | Go | Back | Home | Show | PickLanguage | SetLanguage | SwitchTo | Restart | AskForget
-    | Forget | Sheet | Privacy | Help | Search | Invalid
+    Start | Go | Open | Untick | Back | Home | Show | PickLanguage | SetLanguage | SwitchTo
+    | Restart | AskForget | Forget | Sheet | Privacy | Help | Search | Invalid
 )
 
 _SIMPLE: dict[str, type] = {
@@ -116,16 +132,19 @@ _SIMPLE: dict[str, type] = {
     "f": Forget, "w": Sheet, "p": Privacy, "?": Help,
 }
 _CODES = {cls: code for code, cls in _SIMPLE.items()}
+# Actions that carry a node id or a language code after their code.
+_WITH_ARG: dict[str, type] = {"g": Go, "o": Open, "u": Untick, "l": SetLanguage, "r": Restart}
+_ARG_CODES = {cls: code for code, cls in _WITH_ARG.items()}
 
 
 def encode(action: Action) -> str:
     """Callback data for a button that performs ``action``."""
-    if isinstance(action, Go):
-        data = f"{SCHEMA}:g:{action.target}"
-    elif isinstance(action, SetLanguage):
+    if isinstance(action, SetLanguage):
         data = f"{SCHEMA}:l:{action.lang}"
     elif isinstance(action, SwitchTo):
         data = f"{SCHEMA}:x:{action.lang}:{action.target}"
+    elif isinstance(action, Go | Open | Untick) or (isinstance(action, Restart) and action.target):
+        data = f"{SCHEMA}:{_ARG_CODES[type(action)]}:{action.target}"
     elif type(action) in _CODES:
         data = f"{SCHEMA}:{_CODES[type(action)]}"
     else:
@@ -142,10 +161,8 @@ def decode(data: str | None) -> Action:
     parts = data.split(":")
     if parts[0] != SCHEMA:
         return Invalid("old")
-    if len(parts) == 3 and parts[1] == "g" and parts[2]:
-        return Go(parts[2])
-    if len(parts) == 3 and parts[1] == "l" and parts[2]:
-        return SetLanguage(parts[2])
+    if len(parts) == 3 and parts[1] in _WITH_ARG and parts[2]:
+        return _WITH_ARG[parts[1]](parts[2])
     if len(parts) == 4 and parts[1] == "x" and parts[2] and parts[3]:
         return SwitchTo(parts[2], parts[3])
     if len(parts) == 2 and parts[1] in _SIMPLE:

@@ -11,7 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING, assert_never
 
 from bot.content.facts import typed_country
-from bot.content.model import ContentTree, Fact, Node
+from bot.content.model import Choice, ContentTree, Fact, Node
 from bot.content.render import DISCLAIMER, NOT_TRANSLATED, render_node, title_label
 from bot.conversation import actions
 from bot.conversation.actions import Action
@@ -55,7 +55,18 @@ class Engine:
         new_state, screen = self._dispatch(state, action)
         if notice and screen.kind is ScreenKind.NODE:
             screen = self._node_screen(new_state, notice)
-        return replace(new_state, version=self.tree.version), screen
+        return replace(new_state, version=self.tree.version, aside=self._aside(new_state, screen)), screen
+
+    def _aside(self, state: State, screen: Screen) -> str:
+        """The kind of a screen shown over the step (it does not show the step), else ""."""
+        if screen.kind in (ScreenKind.NODE, ScreenKind.COUNTRY):
+            return ""
+        try:
+            shows_step = self.node_text(state.lang, state.node) in screen.text
+        except KeyError:
+            return ""
+        # Back from a screen over the step (help, search results...) returns to the step itself.
+        return "" if shows_step else str(screen.kind)
 
     def _dispatch(self, state: State, action: Action) -> tuple[State, Screen]:
         match action:
@@ -63,10 +74,14 @@ class Engine:
                 return self._on_start(state, action)
             case actions.Go():
                 return self._on_go(state, action)
+            case actions.Open():
+                return self._open(state, action.target, answered=False)
+            case actions.Untick():
+                return self._on_untick(state, action)
             case actions.Back():
                 return self._on_back(state)
             case actions.Home():
-                return self._on_go(state, actions.Go(self.tree.start))
+                return self._open(state, self.tree.start, answered=False)
             case actions.Show():
                 return state, self._node_screen(state)
             case actions.PickLanguage():
@@ -76,7 +91,7 @@ class Engine:
             case actions.SwitchTo():
                 return self._on_switch_to(state, action)
             case actions.Restart():
-                return self._on_start(state, actions.Start(state.lang))
+                return self._on_restart(state, action)
             case actions.AskForget():
                 return self._on_ask_forget(state)
             case actions.Forget():
@@ -100,22 +115,57 @@ class Engine:
     # -- actions ----------------------------------------------------------------------------
     def _on_start(self, state: State, action: actions.Start) -> tuple[State, Screen]:
         lang, target = self.resolve_payload(action.payload, state.lang)
-        fresh = State(lang=lang, node=self.tree.start, version=self.tree.version)
+        if not state.facts:
+            return self._begin(state, lang, target)
+        # Answers were given: never erase them silently (a flyer link or /start may come at any time).
+        asked = replace(state, lang=lang)
+        _ = self.i18n.translator(lang)
+        text = _("You already answered some questions. Do you want to continue where you "
+                 "were, or start over? Starting over erases your answers.")
+        again = actions.Restart("" if target == self.tree.start else target)
+        rows = ((Button("▶️ " + _("Continue where I was"), actions.Show()),),
+                (Button("🔄 " + _("Start over"), again),))
+        return asked, Screen(text, rows, ScreenKind.START_ASK, state.node)
+
+    def _on_restart(self, state: State, action: actions.Restart) -> tuple[State, Screen]:
+        target = action.target if self.tree.node(state.lang, action.target) else self.tree.start
+        return self._begin(state, state.lang, target)
+
+    def _begin(self, state: State, lang: str, target: str) -> tuple[State, Screen]:
+        """A fresh start in ``lang`` at ``target``; the chat's message list is kept for /forget."""
+        fresh = replace(state, lang=lang, node=self.tree.start, trail=(), facts=(), aside="")
         if target != self.tree.start:
-            fresh = self._enter(fresh, target)
-        else:
-            fresh = replace(fresh, facts=apply_facts((), self._node(fresh.lang, target).facts))
+            fresh = self._enter(fresh, target, answered=False)  # a link answers nothing
         return fresh, self._node_screen(fresh)
 
     def _on_go(self, state: State, action: actions.Go) -> tuple[State, Screen]:
-        if self.tree.node(state.lang, action.target) is None:
+        # A fact is recorded only when the person answers the question that asks it: the step
+        # they are on must offer this choice (not a search result, a link or an old message).
+        answered = self._current(state).choice_to(action.target) is not None
+        return self._open(state, action.target, answered)
+
+    def _open(self, state: State, target: str, answered: bool) -> tuple[State, Screen]:
+        if self.tree.node(state.lang, target) is None:
             return state, self._node_screen(state, self.tr(
                 state, "This button is from an older version of this guide and no longer "
                        "works. Here is where you are now."))
-        new = self._enter(state, action.target)
+        new = self._enter(state, target, answered)
         return new, self._node_screen(new)
 
+    def _on_untick(self, state: State, action: actions.Untick) -> tuple[State, Screen]:
+        choice = self._current(state).choice_to(action.target)
+        node = self.tree.node(state.lang, action.target)
+        if choice is None or node is None:
+            return state, self._node_screen(state)
+        drop = {(f.key, f.value) for f in node.facts if f.op == "+="}
+        new = replace(state, facts=tuple(f for f in state.facts if f not in drop))
+        _ = self.i18n.translator(state.lang)
+        notice = _("Removed from your summary: %(choice)s") % {"choice": choice.label}
+        return new, self._node_screen(new, notice)
+
     def _on_back(self, state: State) -> tuple[State, Screen]:
+        if state.aside:  # help, privacy, search results...: back to the step under them
+            return state, self._node_screen(state)
         trail = list(state.trail)
         while trail:
             node, facts = trail.pop()
@@ -127,7 +177,8 @@ class Engine:
     def _on_pick_language(self, state: State) -> tuple[State, Screen]:
         rows = [(Button(language_name(code), actions.SetLanguage(code)),) for code in self.tree.codes]
         text = "🌐 " + self.tr(state, "Choose your language:")
-        return state, Screen(text, (*rows, *self._nav(state)), ScreenKind.LANGUAGE, state.node)
+        return state, Screen(text, (*rows, *self._nav(state, aside=True)), ScreenKind.LANGUAGE,
+                             state.node)
 
     def _on_set_language(self, state: State, action: actions.SetLanguage) -> tuple[State, Screen]:
         if action.lang not in self.tree.languages:
@@ -138,12 +189,14 @@ class Engine:
     def _on_switch_to(self, state: State, action: actions.SwitchTo) -> tuple[State, Screen]:
         if action.lang not in self.tree.languages:
             return self._on_pick_language(state)
-        return self._on_go(replace(state, lang=action.lang), actions.Go(action.target))
+        # A search result in another language: opening it answers nothing.
+        return self._open(replace(state, lang=action.lang), action.target, answered=False)
 
     def _on_ask_forget(self, state: State) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = _("Delete everything this bot keeps about this chat? Your place in the "
-                 "guide and your answers will be erased.")
+                 "guide and your answers will be erased, and so will the messages of this "
+                 "chat that Telegram still lets the bot delete (those less than 48 hours old).")
         rows = ((Button("🗑 " + _("Yes, delete"), actions.Forget()),),
                 (Button("◀️ " + _("No, go back"), actions.Show()),))
         return state, Screen(text, rows, ScreenKind.FORGET_ASK, state.node)
@@ -156,24 +209,46 @@ class Engine:
         rows = ((Button("🏠 " + _("Main menu"), actions.Home()),),)
         return fresh, Screen(text, rows, ScreenKind.FORGOTTEN, None, Effect.DELETE_SESSION)
 
+    def forget_report(self, lang: str, deleted: int, kept: int) -> str:
+        """What /forget deleted from the chat on Telegram, and what it could not."""
+        _ = self.i18n.translator(lang)
+        lines = [_("Messages deleted from this chat: %(count)d.") % {"count": deleted}]
+        if kept:
+            lines.append(_("Messages Telegram no longer lets the bot delete (more than 48 hours "
+                           "old): %(count)d.") % {"count": kept})
+        lines.append(_("The rest of this chat, and this message, stay on your phone and on "
+                       "Telegram until you delete the chat: in your list of chats, press and "
+                       "hold this chat (on iPhone, swipe it to the left) and choose “Delete”."))
+        return "\n".join(lines)
+
     def _on_sheet(self, state: State) -> tuple[State, Screen]:
         text = self.sheet.render(state.lang, state.facts)
-        return state, Screen(text, self._nav(state), ScreenKind.SHEET, state.node, Effect.ATTACH_SHEET)
+        return state, Screen(text, self._nav(state, aside=True), ScreenKind.SHEET, state.node,
+                             Effect.ATTACH_SHEET)
 
     def _on_privacy(self, state: State) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
         text = "\n\n".join((
             "<b>" + _("Your privacy") + "</b>",
-            _("This bot does not keep your name, your phone number, your Telegram "
-              "account or anything you type."),
-            _("It keeps only, under a code that cannot be traced back to you: your "
-              "language, the step you are on, the buttons you chose, and the date. "
-              "This is deleted automatically after some weeks without use."),
+            "<b>" + _("What this bot keeps:") + "</b> " + _(
+                "nothing that identifies you. It does not keep your name, your phone number, "
+                "your Telegram account or anything you type."),
+            _("To guide you, it keeps only, under a code that cannot be traced back to you: "
+              "your language, the step you are on, the answers you chose, the date, and the "
+              "numbers of its messages in this chat from the last two days, so that it can "
+              "delete them. All of this is deleted automatically after some weeks without use."),
             _("The words you type are used once to find a matching topic, then "
               "forgotten."),
-            _("Press “Delete my data” or send /forget to delete everything now."),
+            "<b>" + _("What it cannot erase:") + "</b> " + _(
+                "this chat. It stays on your phone, and on Telegram, until you delete it. "
+                "Anyone who can open your phone can read it."),
+            "<b>" + _("How to delete everything:") + "</b> " + _(
+                "send /forget (or press “Delete my data”). The bot then erases what it keeps "
+                "and deletes the messages of this chat that Telegram still lets it delete. "
+                "Then delete the chat in Telegram: in your list of chats, press and hold this "
+                "chat (on iPhone, swipe it to the left) and choose “Delete”."),
         ))
-        return state, Screen(text, self._nav(state), ScreenKind.PRIVACY, state.node)
+        return state, Screen(text, self._nav(state, aside=True), ScreenKind.PRIVACY, state.node)
 
     def _on_help(self, state: State) -> tuple[State, Screen]:
         _ = self.i18n.translator(state.lang)
@@ -185,7 +260,7 @@ class Engine:
                 f"/{command.name}: {_(command.description)}" for command in COMMANDS),
             "<i>" + _(DISCLAIMER) + "</i>",
         ))
-        return state, Screen(text, self._nav(state), ScreenKind.HELP, state.node)
+        return state, Screen(text, self._nav(state, aside=True), ScreenKind.HELP, state.node)
 
     def _on_search(self, state: State, action: actions.Search) -> tuple[State, Screen]:
         if self._current(state).input == "country":
@@ -203,9 +278,10 @@ class Engine:
         if found.lang != state.lang:
             return state, self._other_language(state, found)
         _ = self.i18n.translator(state.lang)
-        rows = [(Button(title_label(self._node(state.lang, n)), actions.Go(n)),) for n in found.ids]
+        rows = [(Button(title_label(self._node(state.lang, n)), actions.Open(n)),) for n in found.ids]
         text = _("These parts of the guide may help:")
-        return state, Screen(text, (*rows, *self._nav(state)), ScreenKind.SEARCH, state.node)
+        return state, Screen(text, (*rows, *self._nav(state, aside=True)), ScreenKind.SEARCH,
+                             state.node)
 
     def _typed_country(self, state: State, code: str) -> tuple[State, Screen]:
         """Note a country the person typed, as its ISO code only, and stay on the step."""
@@ -222,8 +298,9 @@ class Engine:
         text = _("Sorry, I did not find anything for those words. Here are the main topics. "
                  "You can also try other words, like “lawyer”, “judge” or “afraid”.")
         start = self._node(state.lang, self.tree.start)
-        rows = [(Button(c.label, actions.Go(c.target)),) for c in start.choices]
-        return Screen(text, (*rows, *self._nav(state)), ScreenKind.SEARCH_NONE, state.node)
+        rows = [(Button(c.label, actions.Open(c.target)),) for c in start.choices]
+        return Screen(text, (*rows, *self._nav(state, aside=True)), ScreenKind.SEARCH_NONE,
+                      state.node)
 
     def _other_language(self, state: State, found: Found) -> Screen:
         """Steps found in another language, offered in that language with a one-tap switch."""
@@ -233,7 +310,7 @@ class Engine:
             "language": language_name(state.lang, in_sentence=True)}
         rows = [(Button(title_label(self._node(found.lang, n)), actions.SwitchTo(found.lang, n)),)
                 for n in found.ids]
-        return Screen(f"{offer}\n\n<i>{missed}</i>", (*rows, *self._nav(state)),
+        return Screen(f"{offer}\n\n<i>{missed}</i>", (*rows, *self._nav(state, aside=True)),
                       ScreenKind.SEARCH_OTHER, state.node)
 
     def _on_invalid(self, state: State, action: actions.Invalid) -> tuple[State, Screen]:
@@ -260,10 +337,11 @@ class Engine:
             state = replace(state, node=self.tree.start, trail=())
         return state, notice
 
-    def _enter(self, state: State, target: str) -> State:
+    def _enter(self, state: State, target: str, answered: bool) -> State:
         node = self._node(state.lang, target)
         trail = (*state.trail, (state.node, state.facts))[-MAX_TRAIL:]
-        return replace(state, node=target, trail=trail, facts=apply_facts(state.facts, node.facts))
+        facts = apply_facts(state.facts, node.facts) if answered else state.facts
+        return replace(state, node=target, trail=trail, facts=facts)
 
     def _node(self, lang: str, node_id: str) -> Node:
         node = self.tree.node(lang, node_id)
@@ -310,15 +388,26 @@ class Engine:
         return Screen(text, self._node_rows(state, self._current(state)), ScreenKind.NODE, state.node)
 
     def _node_rows(self, state: State, node: Node) -> Rows:
-        rows: list[tuple[Button, ...]] = [(Button(c.label, actions.Go(c.target)),) for c in node.choices]
+        rows: list[tuple[Button, ...]] = [(self._choice_button(state, c),) for c in node.choices]
         if node.end:
             rows.append((Button("📄 " + self.tr(state, "Summary for a lawyer"), actions.Sheet()),))
         return (*rows, *self._nav(state))
 
-    def _nav(self, state: State) -> Rows:
+    def _choice_button(self, state: State, choice: Choice) -> Button:
+        """A choice's button; an option of a multi-select question already chosen is ticked."""
+        target = self.tree.node(state.lang, choice.target)
+        added = [(f.key, f.value) for f in target.facts if f.op == "+="] if target else []
+        if added and all(f in state.facts for f in added):
+            return Button("✓ " + choice.label, actions.Untick(choice.target))
+        return Button(choice.label, actions.Go(choice.target))
+
+    def _nav(self, state: State, aside: bool = False) -> Rows:
+        """Back, Main menu, Language, Delete; on a screen over the step, Back returns to the step."""
         _ = self.i18n.translator(state.lang)
         first: list[Button] = []
-        if state.trail:
+        if aside:  # Show, not Back: a press on this message even much later returns to the step
+            first.append(Button("◀️ " + _("Back"), actions.Show()))
+        elif state.trail:
             first.append(Button("◀️ " + _("Back"), actions.Back()))
         if state.node != self.tree.start or state.trail:
             first.append(Button("🏠 " + _("Main menu"), actions.Home()))

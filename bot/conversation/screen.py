@@ -22,6 +22,7 @@ class ScreenKind(StrEnum):
     SEARCH_NONE = "search-none"  # nothing matched what the person typed
     SEARCH_OTHER = "search-other"  # steps found in another language, with a switch to it
     COUNTRY = "country"  # a typed country name was noted for the lawyer summary
+    START_ASK = "start-ask"  # /start with answers given: continue, or start over?
 
 
 class Effect(StrEnum):

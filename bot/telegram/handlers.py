@@ -43,7 +43,7 @@ def build_router(conversation: Conversation) -> Router:
     @router.message(F.chat.type == ChatType.PRIVATE)
     async def on_message(message: Message, bot: Bot) -> None:
         await conversation.handle(bot, message.chat.id, _language(message.from_user),
-                                  message_action(message), Origin())
+                                  message_action(message), Origin(incoming=message.message_id))
 
     @router.callback_query()
     async def on_button(query: CallbackQuery, bot: Bot) -> None:

@@ -37,12 +37,25 @@ from bot.store.sessions import SessionStore
 from bot.telegram.delivery import ChatPacer, RetryMiddleware, TolerantSession
 from bot.telegram.handlers import InFlight, build_dispatcher
 from bot.telegram.steps import Conversation, Runtime
+from bot.words.i18n import N_
 
 log = logging.getLogger("kyr_bot")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FLUSH_SECONDS = 30.0
 PURGE_SECONDS = 3600.0
 DRAIN_SECONDS = 20.0
+
+# Shown in Telegram before the first message: what the bot is, that it is not a lawyer, and
+# that it keeps nothing that identifies anyone. Telegram allows 512 and 120 characters.
+DESCRIPTION = N_("This bot explains, in plain words, what can happen when the US government asks "
+                 "an immigration judge to send an asylum seeker to a country that is not their "
+                 "own, and where to find free legal help. It is not a lawyer and does not give "
+                 "legal advice. It keeps nothing that identifies you: not your name, not your "
+                 "phone number, not what you type.")
+SHORT_DESCRIPTION = N_("Your rights if the US wants to send you to a third country. Not a "
+                       "lawyer. Keeps nothing that identifies you.")
+MAX_DESCRIPTION = 512
+MAX_SHORT_DESCRIPTION = 120
 
 NO_TOKEN = """BOT_TOKEN is not set, so the Telegram bot cannot start.
 
@@ -82,6 +95,27 @@ async def register_commands(bot: Bot, engine: Engine) -> None:
         commands = [BotCommand(command=c.name, description=engine.i18n.gettext(lang, c.description))
                     for c in COMMANDS]
         await bot.set_my_commands(commands, language_code=code)
+    await register_descriptions(bot, engine)
+
+
+async def register_descriptions(bot: Bot, engine: Engine) -> None:
+    """setMyDescription and setMyShortDescription in every language (English as the default)."""
+    for code in (None, *engine.tree.codes):
+        lang = code or engine.tree.source_language
+        description = _within(engine, lang, DESCRIPTION, MAX_DESCRIPTION)
+        short = _within(engine, lang, SHORT_DESCRIPTION, MAX_SHORT_DESCRIPTION)
+        await bot.set_my_description(description, language_code=code)
+        await bot.set_my_short_description(short, language_code=code)
+
+
+def _within(engine: Engine, lang: str, msgid: str, limit: int) -> str:
+    """The translation, or English when a translation is longer than Telegram accepts."""
+    text = engine.i18n.gettext(lang, msgid)
+    if len(text) <= limit:
+        return text
+    log.warning("description too long for Telegram lang=%s chars=%d limit=%d; English used",
+                lang, len(text), limit)
+    return engine.i18n.gettext(engine.tree.source_language, msgid)
 
 
 @dataclass

@@ -10,19 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import DeleteMessages
 from aiogram.types import BufferedInputFile
 
 from bot.conversation import actions
@@ -40,6 +43,7 @@ log = logging.getLogger("kyr_bot.conversation")
 # Facts about the update being handled, for the one log line per update (never ids or text).
 LOG_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("kyr_log_fields", default=None)
 SAVE_ATTEMPTS = 5
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids per call
 
 
 def note(**fields: Any) -> None:
@@ -54,7 +58,8 @@ class Origin:
     """Where the action came from: a typed message, or a button on a message."""
 
     callback_id: str | None = None
-    message_id: int | None = None
+    message_id: int | None = None  # the bot message whose button was pressed
+    incoming: int | None = None  # the person's own message, remembered only so /forget deletes it
 
 
 class KeyedLocks:
@@ -89,6 +94,11 @@ class Runtime:
     pacer: ChatPacer
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     sessions: SessionCache = field(default_factory=SessionCache)
+    clock: Callable[[], float] = time.time  # wall clock: Telegram's 48-hour limit on deleting
+
+    def minute(self) -> int:
+        """The current minute, the precision message send times are kept at."""
+        return int(self.clock() // 60)
 
 
 class Conversation:
@@ -105,15 +115,24 @@ class Conversation:
             await self._answer_callback(bot, origin.callback_id)
         key = self.rt.keyer.key(chat_id)
         async with self.rt.locks.hold(key):
-            state, screen = await self._step(key, language_code, action)
+            old, state, screen = await self._step(key, language_code, action, origin)
         note(lang=state.lang, node=state.node, screen=screen.kind)
-        await self._deliver(bot, chat_id, key, screen, origin, state)
+        if screen.effect is Effect.DELETE_SESSION:
+            await self._forget(bot, chat_id, key, old, screen, origin)
+            return
+        if old.aside == ScreenKind.SHEET:  # a press under the summary: keep the summary
+            origin = Origin(origin.callback_id, None, origin.incoming)
+        sent = await self._deliver(bot, chat_id, key, screen, origin, state)
+        if sent:
+            await self._remember(key, sent)
 
-    async def _step(self, key: str, language_code: str | None,
-                    action: actions.Action) -> tuple[State, Screen]:
+    async def _step(self, key: str, language_code: str | None, action: actions.Action,
+                    origin: Origin) -> tuple[State, State, Screen]:
+        """The state before, the state after and the screen; the session saved or deleted."""
         engine = self.rt.engine
         store = self.rt.store
         cache = self.rt.sessions
+        received = [origin.incoming] if origin.incoming is not None else []
         for _attempt in range(SAVE_ATTEMPTS):
             state, rev = await self._load(key, language_code)
             new_state, screen = engine.step(state, action)
@@ -121,17 +140,66 @@ class Conversation:
                 cache.drop(key)
                 await store.delete(key)
                 store.count(state.lang, state.node, "stop")
-                return new_state, screen
+                return state, new_state, screen
+            new_state = new_state.with_messages(received, self.rt.minute())
             if await store.save(key, new_state.to_dict(), rev):
                 cache.put(key, new_state, rev + 1)
                 if screen.kind is ScreenKind.NODE and screen.node:
                     store.count(new_state.lang, screen.node)
                 elif screen.kind is ScreenKind.SEARCH_NONE:
                     store.count_search_miss(new_state.lang)  # language and day only, never the words
-                return new_state, screen
+                return state, new_state, screen
             cache.drop(key)  # another step or replica saved first: read it again
             note(conflict=True)
-        return new_state, screen
+        return state, new_state, screen
+
+    async def _remember(self, key: str, sent: list[int]) -> None:
+        """Add the ids of messages just sent to the session, so /forget can delete them."""
+        store = self.rt.store
+        async with self.rt.locks.hold(key):
+            for _attempt in range(SAVE_ATTEMPTS):
+                cached = self.rt.sessions.get(key)
+                if cached is not None:
+                    state, rev = cached
+                else:
+                    data, rev = await store.load(key)
+                    if data is None:
+                        return  # no session (deleted meanwhile): nothing to add to
+                    try:
+                        state = State.from_dict(data)
+                    except ValueError:
+                        return
+                new_state = state.with_messages(sent, self.rt.minute())
+                if await store.save(key, new_state.to_dict(), rev):
+                    self.rt.sessions.put(key, new_state, rev + 1)
+                    return
+                self.rt.sessions.drop(key)
+
+    async def _forget(self, bot: Bot, chat_id: int, key: str, old: State, screen: Screen,
+                      origin: Origin) -> None:
+        """Delete the chat's messages Telegram still allows, then say what was and was not."""
+        ids, older = old.deletable(self.rt.minute())
+        if origin.incoming is not None and origin.incoming not in ids:
+            ids.append(origin.incoming)
+        deleted = 0
+        for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start:start + DELETE_BATCH]
+            try:
+                if await bot(DeleteMessages(chat_id=chat_id, message_ids=batch)):
+                    deleted += len(batch)
+                else:
+                    older += len(batch)
+            except TelegramForbiddenError:
+                note(outcome="blocked")
+                return
+            except TelegramAPIError as exc:  # refused or unreachable: say so, never crash
+                note(delete_failed=type(exc).__name__)
+                older += len(batch)
+        note(deleted=deleted, not_deleted=older)
+        report = self.rt.engine.forget_report(old.lang, deleted, older)
+        screen = replace(screen, text=f"{screen.text}\n\n{report}")
+        # Always a new message: the one pressed may just have been deleted.
+        await self._deliver(bot, chat_id, key, screen, Origin(origin.callback_id), old)
 
     async def _load(self, key: str, language_code: str | None) -> tuple[State, int]:
         """The session's state and revision: from memory if cached, else from the store."""
@@ -155,25 +223,30 @@ class Conversation:
             note(callback=type(exc).__name__)  # only stops the spinner: go on with the step
 
     async def _deliver(self, bot: Bot, chat_id: int, key: str, screen: Screen, origin: Origin,
-                       state: State) -> None:
+                       state: State) -> list[int]:
+        """Show the screen (an edit when possible); the ids of the new messages sent."""
         markup = keyboard_json(screen.rows)
+        sent: list[int] = []
         try:
             if origin.message_id is not None and screen.effect is not Effect.ATTACH_SHEET:
                 await self.rt.pacer.wait(key)
                 if await self._edit(bot, chat_id, origin.message_id, screen.text, markup):
                     note(outcome="edit")
-                    return
+                    return sent
             await self.rt.pacer.wait(key)
-            await bot(SendText(chat_id=chat_id, text=screen.text, reply_markup=markup))
+            answer = await bot(SendText(chat_id=chat_id, text=screen.text, reply_markup=markup))
+            sent.append(_message_id(answer))
             note(outcome="send")
             if screen.effect is Effect.ATTACH_SHEET:
                 name, content, caption = self.rt.engine.sheet.document(state.lang, state.facts)
                 await self.rt.pacer.wait(key)
-                await bot.send_document(chat_id, BufferedInputFile(content, filename=name),
-                                        caption=caption)
+                document = await bot.send_document(
+                    chat_id, BufferedInputFile(content, filename=name), caption=caption)
+                sent.append(document.message_id)
                 note(document=True)
         except TelegramForbiddenError:  # the user blocked the bot
             note(outcome="blocked")
+        return [i for i in sent if i > 0]
 
     async def _edit(self, bot: Bot, chat_id: int, message_id: int, text: str,
                     markup: str | None) -> bool:
@@ -188,6 +261,14 @@ class Conversation:
                 return True
             note(edit_failed=_reason(exc.message))
             return False
+
+
+def _message_id(answer: Any) -> int:
+    """The message id in Telegram's answer to sendMessage (kept as plain JSON); 0 if absent."""
+    try:
+        return int(answer["message_id"])
+    except (KeyError, TypeError, ValueError):
+        return 0
 
 
 def _reason(message: str) -> str:

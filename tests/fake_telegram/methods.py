@@ -16,10 +16,15 @@ from fake_telegram.rules import (
     CHAT_ACTIONS,
     COMMAND_PATTERN,
     DEFAULT_UPDATE_TYPES,
+    DELETE_CANT,
     DELETE_NOT_FOUND,
+    DELETE_WINDOW_SECONDS,
     KNOWN_UPDATE_TYPES,
     MAX_CALLBACK_ANSWER_CHARS,
     MAX_CAPTION_CHARS,
+    MAX_DELETE_IDS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_SHORT_DESCRIPTION_CHARS,
     NOT_MODIFIED,
     SECRET_PATTERN,
     TOO_OLD,
@@ -173,7 +178,7 @@ class BotApiMethods:
             plain=plain,
             entities=entities,
             reply_markup=markup,
-            date=int(time.time()),
+            date=self.now(),
         )
         self.store.setdefault(chat_id, {})[msg.message_id] = msg
         self._record_out("send", msg)
@@ -202,7 +207,7 @@ class BotApiMethods:
         )
         msg.reply_markup = markup
         msg.edits += 1
-        msg.edit_date = int(time.time())
+        msg.edit_date = self.now()
         self._record_out("edit", msg)
         return self._message_dict(msg)
 
@@ -213,7 +218,7 @@ class BotApiMethods:
             raise ApiError(400, NOT_MODIFIED, expected=True)
         msg.reply_markup = markup
         msg.edits += 1
-        msg.edit_date = int(time.time())
+        msg.edit_date = self.now()
         self._record_out("edit_markup", msg)
         return self._message_dict(msg)
 
@@ -222,15 +227,70 @@ class BotApiMethods:
         message_id = call.params.get("message_id")
         if not isinstance(message_id, int):
             raise ApiError(400, "Bad Request: message identifier is not specified")
+        outcome = self._delete_one(chat_id, message_id)
+        if outcome == "too-old":
+            raise ApiError(400, DELETE_CANT, expected=True)
+        if outcome != "deleted":
+            raise ApiError(400, DELETE_NOT_FOUND, expected=True)
+        return True
+
+    def _delete_one(self, chat_id: int, message_id: int) -> str:
+        """Delete a message as Telegram lets a bot: "deleted", "too-old" or "missing".
+
+        A bot may delete its own messages and, in a private chat, the user's, for 48 hours.
+        """
+        now = self.now()
         msg = self.store.get(chat_id, {}).get(message_id)
         if msg is not None and not msg.deleted:
+            if now - msg.date >= DELETE_WINDOW_SECONDS:
+                return "too-old"
             msg.deleted = True
-            return True
+            return "deleted"
         deleted_user = self._deleted_user_messages.setdefault(chat_id, set())
         if message_id in self._user_messages.get(chat_id, set()) and message_id not in deleted_user:
+            sent = self._user_message_dates.get(chat_id, {}).get(message_id, now)
+            if now - sent >= DELETE_WINDOW_SECONDS:
+                return "too-old"
             deleted_user.add(message_id)
-            return True
-        raise ApiError(400, DELETE_NOT_FOUND, expected=True)
+            return "deleted"
+        return "missing"
+
+    def _delete_messages(self, call: Call) -> bool:
+        """deleteMessages: 1-100 ids; those that cannot be deleted are skipped, like Telegram."""
+        chat_id = self._chat(call.params)
+        call.chat_id = chat_id
+        ids = call.params.get("message_ids")
+        if not isinstance(ids, list) or not ids:
+            raise ApiError(400, 'Bad Request: parameter "message_ids" is required')
+        if len(ids) > MAX_DELETE_IDS:
+            raise ApiError(400, "Bad Request: too many messages to delete")
+        if not all(isinstance(i, int) for i in ids):
+            raise ApiError(400, "Bad Request: message identifier is not specified")
+        outcomes = [self._delete_one(chat_id, i) for i in ids]
+        self.deleted.setdefault(chat_id, []).extend(
+            i for i, outcome in zip(ids, outcomes, strict=True) if outcome == "deleted")
+        return True
+
+    def _set_my_description(self, call: Call) -> bool:
+        text = str(call.params.get("description") or "")
+        if len(text) > MAX_DESCRIPTION_CHARS:
+            raise ApiError(400, "Bad Request: BOT_DESCRIPTION_INVALID")
+        self.descriptions[str(call.params.get("language_code") or "")] = text
+        return True
+
+    def _get_my_description(self, call: Call) -> dict[str, str]:
+        return {"description": self.descriptions.get(str(call.params.get("language_code") or ""), "")}
+
+    def _set_my_short_description(self, call: Call) -> bool:
+        text = str(call.params.get("short_description") or "")
+        if len(text) > MAX_SHORT_DESCRIPTION_CHARS:
+            raise ApiError(400, "Bad Request: BOT_SHORT_DESCRIPTION_INVALID")
+        self.short_descriptions[str(call.params.get("language_code") or "")] = text
+        return True
+
+    def _get_my_short_description(self, call: Call) -> dict[str, str]:
+        lang = str(call.params.get("language_code") or "")
+        return {"short_description": self.short_descriptions.get(lang, "")}
 
     def _answer_callback_query(self, call: Call) -> bool:
         p = call.params
@@ -284,7 +344,7 @@ class BotApiMethods:
             plain=plain,
             entities=entities,
             reply_markup=markup,
-            date=int(time.time()),
+            date=self.now(),
             document=upload,
             file_id=file_id,
         )

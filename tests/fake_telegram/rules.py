@@ -11,6 +11,10 @@ from aiogram.enums import UpdateType
 MAX_CAPTION_CHARS = 1024
 MAX_CALLBACK_ANSWER_CHARS = 200
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_DESCRIPTION_CHARS = 512
+MAX_SHORT_DESCRIPTION_CHARS = 120
+MAX_DELETE_IDS = 100  # deleteMessages takes 1-100 ids
+DELETE_WINDOW_SECONDS = 48 * 3600  # a bot may delete a message for 48 hours after it was sent
 
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 COMMAND_PATTERN = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -34,6 +38,7 @@ JSON_PARAMS = frozenset(
         "scope",
         "link_preview_options",
         "reply_parameters",
+        "message_ids",
     }
 )
 INT_PARAMS = frozenset(
@@ -93,6 +98,7 @@ NOT_MODIFIED = (
 )
 EDIT_NOT_FOUND = "Bad Request: message to edit not found"
 DELETE_NOT_FOUND = "Bad Request: message to delete not found"
+DELETE_CANT = "Bad Request: message can't be deleted"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
 BLOCKED = "Forbidden: bot was blocked by the user"
 TOO_LONG = "Bad Request: message is too long"

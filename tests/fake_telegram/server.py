@@ -119,6 +119,11 @@ class FakeTelegram(BotApiMethods):
         self.delivered_webhooks: list[tuple[str, dict[str, Any], int]] = []
         self._users: dict[int, FakeUser] = {}
         self._user_messages: dict[int, set[int]] = {}
+        self._user_message_dates: dict[int, dict[int, int]] = {}
+        self.clock_offset = 0.0  # seconds added to the wall clock: advance() makes time pass
+        self.descriptions: dict[str, str] = {}  # setMyDescription, by language ("" = default)
+        self.short_descriptions: dict[str, str] = {}
+        self.deleted: dict[int, list[int]] = {}  # ids deleteMessages deleted, per chat
         self._deleted_user_messages: dict[int, set[int]] = {}
         self._next_message_id: dict[int, int] = {}
         self._send_times: dict[int, list[float]] = {}
@@ -149,6 +154,11 @@ class FakeTelegram(BotApiMethods):
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
+            "deleteMessages": self._delete_messages,
+            "setMyDescription": self._set_my_description,
+            "getMyDescription": self._get_my_description,
+            "setMyShortDescription": self._set_my_short_description,
+            "getMyShortDescription": self._get_my_short_description,
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": self._send_chat_action,
             "sendDocument": self._send_document,
@@ -206,6 +216,18 @@ class FakeTelegram(BotApiMethods):
         }
 
     # ----------------------------------------------------------------- queries for tests
+
+    def now(self) -> int:
+        """Telegram's clock (Unix seconds), moved on by :meth:`advance`."""
+        return int(time.time() + self.clock_offset)
+
+    def advance(self, seconds: float) -> None:
+        """Make ``seconds`` pass for Telegram (message ages, the 48-hour deletion limit)."""
+        self.clock_offset += seconds
+
+    def user_message_deleted(self, chat_id: int, message_id: int) -> bool:
+        """Whether the bot deleted this message the user sent."""
+        return message_id in self._deleted_user_messages.get(chat_id, set())
 
     def calls(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
         """Recorded requests, optionally only one method and/or one chat."""
@@ -362,7 +384,8 @@ class FakeTelegram(BotApiMethods):
         if message_id is None:
             message_id = self.new_message_id(chat_id)
         self._user_messages.setdefault(chat_id, set()).add(message_id)
-        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()), "chat": chat}
+        self._user_message_dates.setdefault(chat_id, {})[message_id] = self.now()
+        message: dict[str, Any] = {"message_id": message_id, "date": self.now(), "chat": chat}
         if kind != "channel_post" and kind != "edited_channel_post":
             message["from"] = user or self._user_dict(chat_id)
         if text is not None:
@@ -373,7 +396,7 @@ class FakeTelegram(BotApiMethods):
                     {"type": "bot_command", "offset": 0, "length": telegram_length(command)}
                 ]
         if kind.startswith("edited_"):
-            message["edit_date"] = int(time.time())
+            message["edit_date"] = self.now()
         message.update(fields)
         return {"update_id": self.next_update_id(), kind: message}
 
