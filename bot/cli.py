@@ -38,6 +38,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print()
     for line in report.summary:
         print(line)
+    if report.review_first:
+        print("\nFor a lawyer to look at first:")
+        for number, line in enumerate(report.review_first, 1):
+            print(f"  {number}. {line}")
     print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     return 1 if report.errors else 0
 
@@ -186,6 +190,45 @@ def cmd_translate(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
 
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    """Print review packets for a lawyer, or record a lawyer's sign-off."""
+    from bot.content.loader import load_tree
+    from bot.review.policy import load_policy
+
+    content = args.content or settings.content_dir
+    policy, _problems = load_policy(content)
+    if args.action == "sign":
+        from bot.review.signoff import SignError, sign_topic
+
+        try:
+            changed = sign_topic(content, args.topic, args.reviewer, args.date or date.today(),
+                                 args.review_by)
+        except SignError as exc:
+            print(f"Nothing was changed: {exc}", file=sys.stderr)
+            return 2
+        for path in changed:
+            print(f"signed {path}")
+        print("run 'kyr-bot check', then commit these files (and reload the bot)")
+        return 0
+    from bot.review.packet import write_packets
+
+    tree, _problems = load_tree(content)
+    if tree.source_language not in tree.languages:
+        print("The content cannot be read; run 'kyr-bot check' for details", file=sys.stderr)
+        return 1
+    if args.topic and args.topic not in tree.languages[tree.source_language].files:
+        print(f"there is no topic '{args.topic}'; topics: "
+              f"{', '.join(sorted(tree.languages[tree.source_language].files))}", file=sys.stderr)
+        return 2
+    facts = args.facts or settings.legal_facts
+    if not facts.is_file():
+        print(f"note: no legal-facts file at {facts} (give --facts PATH); the packet lists the "
+              "cited sources only", file=sys.stderr)
+    for page in write_packets(tree, args.out, facts, policy, date.today(), args.topic):
+        print(f"wrote {page}")
+    return 0
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -232,6 +275,22 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lang", help="import: the language, when the .po does not say")
     _content_args(tr)
     tr.set_defaults(func=cmd_translate)
+    review = sub.add_parser("review", help="legal review: print packets for a lawyer, record a sign-off")
+    review_sub = review.add_subparsers(dest="action", required=True)
+    packet = review_sub.add_parser("packet", help="one printable HTML page per topic for a lawyer")
+    packet.add_argument("--topic", help="only this topic, e.g. third-country")
+    packet.add_argument("--content", type=Path, help="content folder (default: CONTENT_DIR or ./content)")
+    packet.add_argument("--facts", type=Path, help="legal-facts file (default: LEGAL_FACTS)")
+    packet.add_argument("--out", type=Path, default=Path("review-packets"), help="output folder")
+    packet.set_defaults(func=cmd_review)
+    sign = review_sub.add_parser("sign", help="record a lawyer's sign-off in every language of a topic")
+    sign.add_argument("topic", help="topic file name without .md, e.g. third-country")
+    sign.add_argument("--reviewer", required=True,
+                      help="person and organisation, e.g. \"A. Lawyer, Legal Aid\"")
+    sign.add_argument("--date", type=_day, help="date of the review (default: today)")
+    sign.add_argument("--review-by", type=_day, help="date the review expires (default: the policy's period)")
+    sign.add_argument("--content", type=Path, help="content folder (default: CONTENT_DIR or ./content)")
+    sign.set_defaults(func=cmd_review)
     return parser
 
 

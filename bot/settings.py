@@ -50,6 +50,8 @@ class Settings:
     log_level: str = "INFO"
     chat_min_interval: float = 1.0
     max_updates_in_flight: int = field(default=100, metadata=_at_least(1))
+    bot_username: str = ""  # for the deep links and QR codes of the preview site
+    legal_facts: Path = field(default_factory=lambda: PROJECT_ROOT.parent / "shared" / "legal-facts.md")
 
     @staticmethod
     def variables() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import date
 from html import unescape
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from bot.content.telegram_html import (
     visible_text,
 )
 from bot.content.terms import check_terms
+from bot.review.policy import load_policy
+from bot.review.records import review_problems, reviewer_queue
 from bot.words.i18n import I18n
 
 # Room kept free on every screen for a notice line the engine may put above a node.
@@ -41,6 +44,8 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     status: Status = field(default_factory=Status)  # what to serve in English, which languages
+    review_first: list[str] = field(default_factory=list)  # topics a lawyer should look at first
+    expiry: list[Problem] = field(default_factory=list)  # expiring or expired legal reviews
 
     @property
     def errors(self) -> list[Problem]:
@@ -54,8 +59,12 @@ class Report:
 
     @property
     def content_errors(self) -> list[Problem]:
-        """Errors in the content files (the catalogs' own problems are not among them)."""
-        return [p for p in self.errors if p not in self.i18n.problems]
+        """Errors in the content files (the catalogs' own problems are not among them).
+
+        An expired legal review fails ``kyr-bot check`` but is not among them either: the bot
+        keeps helping people while the review is renewed.
+        """
+        return [p for p in self.errors if p not in self.i18n.problems and p not in self.expiry]
 
 
 def _variant_name(node: Node, selection: Selection) -> str:
@@ -298,18 +307,23 @@ def _summary(tree: ContentTree, i18n: I18n, status: Status) -> list[str]:
     return lines
 
 
-def check_content(content_dir: Path, locales_dir: Path | None) -> Report:
+def check_content(content_dir: Path, locales_dir: Path | None, today: date | None = None) -> Report:
     """Load and check a content folder and the interface catalogs: the one way content is read.
 
     ``kyr-bot check`` prints the report; the bot and the terminal chat build their engine from
-    it (:func:`bot.app.build_engine`).
+    it (:func:`bot.app.build_engine`). Legal reviews are checked for expiry as of ``today``.
     """
     tree, problems = load_tree(content_dir)
     i18n = I18n.load(locales_dir)
     found, status = review(tree, i18n, problems)
-    problems = problems + i18n.problems + found + check_terms(tree, content_dir)
+    policy, policy_problems = load_policy(content_dir)
+    today = today or date.today()
+    expiry = review_problems(tree, policy, today)
+    problems = (problems + i18n.problems + found + check_terms(tree, content_dir) + policy_problems
+                + expiry)
     problems.sort(key=lambda p: (not p.is_error, p.path, p.line, p.message))
-    return Report(tree, i18n, problems, _summary(tree, i18n, status), status)
+    return Report(tree, i18n, problems, _summary(tree, i18n, status), status,
+                  reviewer_queue(tree, policy, today), expiry)
 
 
 # How ``kyr-bot check`` names a group of recurring warnings, by code: "12 files need legal review".

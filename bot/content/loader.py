@@ -36,7 +36,8 @@ _ONE_HASH = re.compile(r"^#(?!#)\s*(.*)$")
 _BLOCK = re.compile(r"^::(?!:)\s*(.*)$")
 _BLOCK_SPEC = re.compile(r"^([a-z][a-z0-9_-]*)\s*=\s*([a-z0-9][a-z0-9_-]*)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_KNOWN_KEYS = {"title", "version", "reviewed", "reviewer", "sources", "review", "translated-from"}
+_KNOWN_KEYS = {"title", "version", "reviewed", "reviewer", "review-by", "sources", "review",
+               "translated-from"}
 YES = {"yes", "true", "y"}
 NO = {"no", "false", "n", ""}
 
@@ -154,7 +155,8 @@ def _front_matter(lines: list[str], path: str, problems: list[Problem]) -> _Fron
         if key not in _KNOWN_KEYS:
             problems.append(
                 Problem(path, lineno, f"unknown front matter key '{key}'",
-                        "use title, version, reviewed, reviewer, sources, review, translated-from",
+                        "use title, version, reviewed, reviewer, review-by, sources, review, "
+                        "translated-from",
                         "warning", code="W-FRONT-MATTER-KEY")
             )
         if key in fm.lines:
@@ -201,6 +203,13 @@ def _topic(fm: _FrontMatter, name: str, path: str, is_source: bool, problems: li
                     f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", "or leave it empty",
                     code="E-REVIEWED-DATE")
         )
+    review_by = fm.values.get("review-by", "")
+    if review_by and not _DATE.match(review_by):
+        problems.append(
+            Problem(path, fm.lines["review-by"],
+                    f"'review-by' must be a date like 2027-11-01, not {review_by!r}", "or leave it empty",
+                    code="E-REVIEW-BY-DATE")
+        )
     review = fm.values.get("review", "").lower()
     if review not in ("", "needed", "done"):
         problems.append(
@@ -219,6 +228,7 @@ def _topic(fm: _FrontMatter, name: str, path: str, is_source: bool, problems: li
         reviewer=fm.values.get("reviewer", ""), sources=tuple(fm.sources),
         review_needed=review == "needed", translated_from=translated_from, node_ids=node_ids,
         version_line=fm.lines.get("version", 1),
+        review_by=review_by if _DATE.match(review_by) else "",
     )
 
 

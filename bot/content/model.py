@@ -118,6 +118,7 @@ class TopicFile:
     translated_from: int | None
     node_ids: tuple[str, ...]
     version_line: int = 1
+    review_by: str = ""  # the date the legal review expires; empty: the organisation's default period
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, assert_never
 from bot.content.facts import typed_country
 from bot.content.model import Choice, ContentTree, Fact, Node
 from bot.content.render import DISCLAIMER, NOT_TRANSLATED, render_node, title_label
+from bot.content.telegram_html import visible_text
 from bot.conversation import actions
 from bot.conversation.actions import Action
 from bot.conversation.commands import COMMANDS
 from bot.conversation.screen import Button, Effect, Rows, Screen, ScreenKind
 from bot.conversation.search import Finder, Found
 from bot.conversation.state import MAX_TRAIL, Facts, State, apply_facts
+from bot.review.records import parse_day, review_notice
 from bot.words.countries import match_country
 from bot.words.i18n import N_, I18n, language_name, negotiate
 from bot.words.sheet import LawyerSheet, country_name
@@ -222,7 +224,7 @@ class Engine:
         return "\n".join(lines)
 
     def _on_sheet(self, state: State) -> tuple[State, Screen]:
-        text = self.sheet.render(state.lang, state.facts)
+        text = self.sheet.render(state.lang, state.facts, reviews=self.reviews(state))
         return state, Screen(text, self._nav(state, aside=True), ScreenKind.SHEET, state.node,
                              Effect.ATTACH_SHEET)
 
@@ -374,12 +376,32 @@ class Engine:
         key = (lang, node_id, node.selection(facts))
         text = self._node_text.get(key)
         if text is None:
-            text = render_node(node, self.i18n.gettext(lang, DISCLAIMER) if node.end else "",
+            text = render_node(node, self._ending_footer(lang, node) if node.end else "",
                                node.html_for(facts))
             if node_id in self.tree.fallback.get(lang, ()):
                 text = f"<i>{self.i18n.gettext(lang, NOT_TRANSLATED)}</i>\n\n{text}"
             self._node_text[key] = text
         return text
+
+    def _ending_footer(self, lang: str, node: Node) -> str:
+        """The notice under an ending: not legal advice, and who checked this topic when."""
+        topic = self.tree.languages[lang].files.get(node.topic)
+        checked = review_notice(topic.reviewed if topic else "", topic.reviewer if topic else "",
+                                lang, self.i18n.translator(lang))
+        return self.i18n.gettext(lang, DISCLAIMER) + "\n" + escape(checked, quote=False)
+
+    def reviews(self, state: State) -> tuple[tuple[str, str, str], ...]:
+        """Each topic the person went through: title, reviewer and review date, for the sheet."""
+        language = self.tree.languages[state.lang]
+        seen: dict[str, tuple[str, str, str]] = {}
+        for node_id in (*(n for n, _facts in state.trail), state.node):
+            node = language.nodes.get(node_id)
+            topic = language.files.get(node.topic) if node else None
+            if topic is not None and topic.name not in seen:
+                day = parse_day(topic.reviewed)
+                seen[topic.name] = (visible_text(topic.title), topic.reviewer if day else "",
+                                    day.isoformat() if day else "")
+        return tuple(seen.values())
 
     def _node_screen(self, state: State, notice: str = "") -> Screen:
         text = self.node_text(state.lang, state.node, state.facts)

@@ -238,7 +238,8 @@ class Conversation:
             sent.append(_message_id(answer))
             note(outcome="send")
             if screen.effect is Effect.ATTACH_SHEET:
-                name, content, caption = self.rt.engine.sheet.document(state.lang, state.facts)
+                name, content, caption = self.rt.engine.sheet.document(
+                    state.lang, state.facts, reviews=self.rt.engine.reviews(state))
                 await self.rt.pacer.wait(key)
                 document = await bot.send_document(
                     chat_id, BufferedInputFile(content, filename=name), caption=caption)

@@ -18,7 +18,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from bot.content.facts import current_value, iso_country
+from bot.review.records import long_date
 from bot.words.i18n import N_, I18n
+
+# Per topic the person went through: (title, reviewer, reviewed date as YYYY-MM-DD or empty).
+Reviews = tuple[tuple[str, str, str], ...]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -80,8 +84,9 @@ class LawyerSheet:
         env.get_template("sheet.j2")
         env.get_template("sheet_document.html.j2")
 
-    def context(self, lang: str, facts: tuple[tuple[str, str], ...], today: date) -> dict[str, Any]:
-        """The values the templates use, from the facts."""
+    def context(self, lang: str, facts: tuple[tuple[str, str], ...], today: date,
+                reviews: Reviews = ()) -> dict[str, Any]:
+        """The values the templates use, from the facts and the topics' review records."""
         single = _Facts()
         grounds: list[str] = []
         for key, raw in facts:
@@ -95,28 +100,33 @@ class LawyerSheet:
             day = format_date(today, format="long", locale=lang)
         except (UnknownLocaleError, ValueError):
             day = today.isoformat()
-        return {"f": single, "grounds": grounds,
+        checked = [(title, reviewer, long_date(date.fromisoformat(on), lang) if on else "")
+                   for title, reviewer, on in reviews]
+        return {"f": single, "grounds": grounds, "reviews": checked,
                 "country": country_name(single.get("country", ""), lang), "today": day}
 
-    def render(self, lang: str, facts: tuple[tuple[str, str], ...], today: date | None = None) -> str:
+    def render(self, lang: str, facts: tuple[tuple[str, str], ...], today: date | None = None,
+               reviews: Reviews = ()) -> str:
         """The sheet as Telegram HTML in ``lang``."""
-        return self._render_cached(lang, facts, today or date.today())
+        return self._render_cached(lang, facts, today or date.today(), reviews)
 
     def document(self, lang: str, facts: tuple[tuple[str, str], ...],
-                 today: date | None = None) -> tuple[str, bytes, str]:
+                 today: date | None = None, reviews: Reviews = ()) -> tuple[str, bytes, str]:
         """File name, HTML bytes (``lang`` and English side by side) and caption."""
-        return self._document_cached(lang, facts, today or date.today())
+        return self._document_cached(lang, facts, today or date.today(), reviews)
 
-    def _render(self, lang: str, facts: tuple[tuple[str, str], ...], day: date) -> str:
+    def _render(self, lang: str, facts: tuple[tuple[str, str], ...], day: date,
+                reviews: Reviews = ()) -> str:
         template = self._env(lang).get_template("sheet.j2")
-        text = template.render(self.context(lang, facts, day))
+        text = template.render(self.context(lang, facts, day, reviews))
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
     def _document(self, lang: str, facts: tuple[tuple[str, str], ...],
-                  day: date) -> tuple[str, bytes, str]:
-        columns = [(lang, Markup(self.render(lang, facts, day)))]
+                  day: date, reviews: Reviews = ()) -> tuple[str, bytes, str]:
+        columns = [(lang, Markup(self.render(lang, facts, day, reviews)))]
         if lang != self.source_language:
-            columns.append((self.source_language, Markup(self.render(self.source_language, facts, day))))
+            columns.append((self.source_language,
+                            Markup(self.render(self.source_language, facts, day, reviews))))
         html = self._env(lang).get_template("sheet_document.html.j2").render(columns=columns, lang=lang)
         caption = self.i18n.gettext(lang, DOCUMENT_CAPTION)
         return f"lawyer-summary-{lang}.html", html.encode("utf-8"), caption
