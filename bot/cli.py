@@ -190,6 +190,26 @@ def cmd_translate(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
 
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the static preview site."""
+    import time
+
+    from bot.preview.site import PreviewError, build_site
+
+    content, locales = _paths(args, settings)
+    started = time.perf_counter()
+    try:
+        site = build_site(content, locales, args.out, args.bot or settings.bot_username, args.map)
+    except PreviewError as exc:
+        print(f"Nothing was built: {exc}", file=sys.stderr)
+        return 2
+    for note in site.notes:
+        print(f"note: {note}")
+    print(f"built {site.pages} pages and {site.qr_codes} QR codes in {time.perf_counter() - started:.2f} s "
+          f"(map drawn by {site.map_drawn_by}); open {site.out / 'index.html'}")
+    return 0
+
+
 def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
     """Print review packets for a lawyer, or record a lawyer's sign-off."""
     from bot.content.loader import load_tree
@@ -275,6 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lang", help="import: the language, when the .po does not say")
     _content_args(tr)
     tr.set_defaults(func=cmd_translate)
+    preview = sub.add_parser("preview", help="build a static site showing every step in every language")
+    _content_args(preview)
+    preview.add_argument("--out", type=Path, default=Path("preview"), help="output folder (./preview)")
+    preview.add_argument("--bot", help="bot username for deep links and QR codes (default: BOT_USERNAME)")
+    preview.add_argument("--map", choices=["auto", "dot", "builtin"], default="auto",
+                         help="who draws the map: Graphviz if installed (auto), or kyr-bot itself")
+    preview.set_defaults(func=cmd_preview)
     review = sub.add_parser("review", help="legal review: print packets for a lawyer, record a sign-off")
     review_sub = review.add_subparsers(dest="action", required=True)
     packet = review_sub.add_parser("packet", help="one printable HTML page per topic for a lawyer")
