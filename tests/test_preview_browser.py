@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.content.loader import load_tree
 from bot.preview.site import build_site
+from bot.review.packet import write_packets
+from bot.review.policy import ReviewPolicy
 from browser import assert_not_blank, axe_source, axe_violations, browser_paths, chromium
 from helpers import CONTENT, LOCALES
 
@@ -64,7 +67,10 @@ def test_pages_pass_axe_core(tmp_path: Path) -> None:
     source = axe_source()
     out = tmp_path / "site"
     build_site(CONTENT, LOCALES, out, "kyr_test_bot", "auto", date(2026, 11, 29))
-    pages = ["index.html", "steps/start.html", "steps/tc-fear-yes.html", "topics/third-country.html"]
+    tree, _problems = load_tree(CONTENT)
+    write_packets(tree, out / "packets", None, ReviewPolicy(), date(2026, 11, 29), "third-country")
+    pages = ["index.html", "steps/start.html", "steps/tc-fear-yes.html", "topics/third-country.html",
+             "packets/review-third-country.html"]
     found = {}
     with chromium(tmp_path / "profile") as driver:
         for page in pages:

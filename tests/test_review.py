@@ -175,6 +175,7 @@ def test_review_packet_and_sign_off_end_to_end(tmp_path: Path, capsys: pytest.Ca
         for lang in ("en", "es", "fr"):
             assert engine.tree.node(lang, node_id).title in page  # type: ignore[union-attr]
     assert "seen (A-S-M-); regulations to verify" in page  # status from the facts row
+    assert "<i>Matter of A-S-M-</i>" in page
     assert "check the cited source itself" in page  # a source with no row
     assert "Never reviewed by a lawyer." in page and "Sign-off" in page
     assert "kyr-bot review sign third-country" in page

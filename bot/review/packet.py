@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from bot.content.markup import inline
 from bot.content.model import ContentTree, Node, TopicFile
 from bot.content.render import render_node
 from bot.review.legal_facts import FactRow, read_fact_rows, rows_for_source
@@ -35,9 +36,16 @@ class StepCell:
     html: Markup
 
 
+def _markdown(text: str) -> Markup:
+    """The legal-facts file's *italic* and **bold**, shown as such (the rest escaped)."""
+    return Markup(inline(str(escape(text))))
+
+
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["md"] = _markdown
+    return env
 
 
 def _cells(tree: ContentTree, node_id: str) -> list[StepCell]:
