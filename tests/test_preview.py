@@ -145,3 +145,10 @@ def test_preview_command_refuses_a_folder_it_did_not_make(tmp_path: Path,
     assert not (out / "steps" / "old-step.html").exists()
     with pytest.raises(PreviewError):
         build_site(CONTENT, LOCALES, mine, "kyr_test_bot")
+
+
+def test_bot_username_comes_from_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_USERNAME", "@kyr_settings_bot")
+    assert main(["preview", "--out", str(tmp_path / "site"), "--map", "builtin"]) == 0
+    page = (tmp_path / "site" / "topics" / "start.html").read_text()
+    assert "https://t.me/kyr_settings_bot?start=fr-start" in page and "YOUR_BOT" not in page
