@@ -120,6 +120,17 @@ def test_checker_lists_what_a_reviewer_must_look_at_first(tmp_path: Path) -> Non
                ("ask-lawyer", "asylum-grounds", "third-country"))
 
 
+def test_check_command_prints_the_reviewers_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_tree(CONTENT, tmp_path / "content")
+    sign_topic(root, "start", "A. Lawyer, Legal Aid", date(2020, 1, 1))
+    assert main(["check", "--content", str(root)]) == 1  # an expired review is an error by default
+    out = capsys.readouterr().out
+    assert "content/en/start.md:1: the legal review expired on 2021-01-01 (reviewed 2020-01-01" in out
+    assert "For a lawyer to look at first:\n  1. start (Main menu): review expired on 2021-01-01" in out
+    (root / "review.toml").write_text('expired = "warning"\n')
+    assert main(["check", "--content", str(root)]) == 0
+
+
 @pytest.mark.parametrize(("lang", "unchecked", "checked"), [
     ("en", "Not yet checked by a lawyer.", "Checked by A. Lawyer &amp; Co on November 29, 2026."),
     ("es", "Todavía no lo ha revisado un abogado.",
