@@ -199,7 +199,8 @@ def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     content, locales = _paths(args, settings)
     started = time.perf_counter()
     try:
-        site = build_site(content, locales, args.out, args.bot or settings.bot_username, args.map)
+        site = build_site(content, locales, args.out,
+                          (args.bot or settings.bot_username).lstrip("@"), args.map)
     except PreviewError as exc:
         print(f"Nothing was built: {exc}", file=sys.stderr)
         return 2

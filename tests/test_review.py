@@ -122,11 +122,11 @@ def test_checker_lists_what_a_reviewer_must_look_at_first(tmp_path: Path) -> Non
 
 def test_check_command_prints_the_reviewers_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = copy_tree(CONTENT, tmp_path / "content")
-    sign_topic(root, "start", "A. Lawyer, Legal Aid", date(2020, 1, 1))
+    sign_topic(root, "start", "A. Lawyer, Legal Aid", date(2021, 1, 1))
     assert main(["check", "--content", str(root)]) == 1  # an expired review is an error by default
     out = capsys.readouterr().out
-    assert "content/en/start.md:1: the legal review expired on 2021-01-01 (reviewed 2020-01-01" in out
-    assert "For a lawyer to look at first:\n  1. start (Main menu): review expired on 2021-01-01" in out
+    assert "content/en/start.md:1: the legal review expired on 2022-01-01 (reviewed 2021-01-01" in out
+    assert "For a lawyer to look at first:\n  1. start (Main menu): review expired on 2022-01-01" in out
     (root / "review.toml").write_text('expired = "warning"\n')
     assert main(["check", "--content", str(root)]) == 0
 

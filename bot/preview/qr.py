@@ -49,5 +49,5 @@ def write_qr(link: DeepLink, folder: Path) -> tuple[Path, Path]:
     buffer = io.BytesIO()
     code.save(buffer, kind="svg", scale=8, border=4, title=f"QR code for {link.url}", svgclass="qr")
     svg.write_bytes(buffer.getvalue())
-    code.save(png, kind="png", scale=10, border=4)  # about 3 cm at 300 dpi for a short link
+    code.save(str(png), kind="png", scale=10, border=4)  # about 3 cm at 300 dpi for a short link
     return svg, png

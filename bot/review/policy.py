@@ -35,8 +35,9 @@ def load_policy(content_dir: Path) -> tuple[ReviewPolicy, list[Problem]]:
                                         "write 'period-days = 365' lines (TOML)", code="E-REVIEW-POLICY")]
     problems: list[Problem] = []
     values: dict[str, object] = {}
+    defaults = ReviewPolicy()
     for key, attr in (("period-days", "period_days"), ("warn-days", "warn_days")):
-        value = data.get(key, getattr(ReviewPolicy, attr))
+        value = data.get(key, getattr(defaults, attr))
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             problems.append(Problem(display, 0, f"'{key}' must be a whole number of days, not {value!r}",
                                     code="E-REVIEW-POLICY"))
