@@ -127,6 +127,9 @@ def test_check_command_prints_the_reviewers_list(tmp_path: Path, capsys: pytest.
     out = capsys.readouterr().out
     assert "content/en/start.md:1: the legal review expired on 2022-01-01 (reviewed 2021-01-01" in out
     assert "For a lawyer to look at first:\n  1. start (Main menu): review expired on 2022-01-01" in out
+    engine = build_engine(root, LOCALES)  # the bot still starts: people keep getting help
+    _state, screen = engine.step(State("es", "tc-fear-yes", (("start", ()),)), a.Show())
+    assert "Todavía no lo ha revisado un abogado." in screen.text  # that topic was never reviewed
     (root / "review.toml").write_text('expired = "warning"\n')
     assert main(["check", "--content", str(root)]) == 0
 
