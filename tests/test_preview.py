@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -14,9 +15,12 @@ from PIL import Image
 
 from bot.app import build_engine
 from bot.cli import main
+from bot.content.checks import Report, check_content
 from bot.content.loader import load_tree
+from bot.content.problems import Problem
 from bot.conversation import actions
 from bot.conversation.state import State
+from bot.preview import site as site_module
 from bot.preview.qr import deep_link
 from bot.preview.site import PreviewError, build_site
 from bot.preview.treemap import builtin_svg, dot_svg, tree_graph
@@ -129,6 +133,35 @@ def test_untranslated_stale_and_review_needed_steps_are_highlighted(tmp_path: Pa
     index = (out / "index.html").read_text()
     assert "YOUR_BOT" in (out / "topics" / "find-help.html").read_text()
     assert "no bot username" in index
+
+
+@dataclass(frozen=True)
+class _StaleStep(Problem):
+    """A per-step stale problem as the checker of issue 12 reports it (code and detail)."""
+
+    code: str = ""
+    detail: tuple[str, ...] = ()
+
+
+def test_per_step_staleness_shows_the_english_before_and_after(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    tree, _problems = load_tree(CONTENT)
+    node = tree.languages["fr"].nodes["tc-self"]
+    stale = _StaleStep(node.path, node.line, "step 'tc-self' changed in en since it was translated",
+                       "update it", "warning", code="W-STALE-STEP",
+                       detail=("body:", "  -Are you held now?", "  +Are you held in detention now?"))
+
+    def with_stale_step(content: Path, locales: Path, today: date | None = None) -> Report:
+        report = check_content(content, locales, today)
+        report.problems.append(stale)
+        return report
+
+    monkeypatch.setattr(site_module, "check_content", with_stale_step)
+    build_site(CONTENT, LOCALES, tmp_path / "site", "kyr_test_bot", "builtin", DAY)
+    page = (tmp_path / "site" / "steps" / "tc-self.html").read_text()
+    assert page.count("is-out-of-date") == 1  # French only
+    assert "step &#39;tc-self&#39; changed in en since it was translated" in page
+    assert "body:\n  -Are you held now?\n  +Are you held in detention now?</pre>" in page
 
 
 def test_preview_command_refuses_a_folder_it_did_not_make(tmp_path: Path,

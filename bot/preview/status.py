@@ -18,10 +18,9 @@ class CellStatus:
     stale: str = ""  # the checker's "out of date" message for this translation, if any
     review_needed: bool = False
     problems: tuple[Problem, ...] = ()
-    # Per-step staleness (the English text before and after the change a translation missed).
-    # Filled by english_change() once the checker reports it per step; None until then.
-    english_before: str | None = None
-    english_after: str | None = None
+    # Per-step staleness: how the English changed since this translation was made, as lines
+    # ("body:", "  -old", "  +new", "title: before ... after ..."); see english_change().
+    english_change: tuple[str, ...] = ()
 
     @property
     def flags(self) -> list[str]:
@@ -70,19 +69,30 @@ class StatusIndex:
         topic = language.files.get(node.topic if node else source_topic)
         if node is None:
             return CellStatus(missing=True, review_needed=bool(topic and topic.review_needed))
-        stale = ""
-        if topic is not None:
+        found = self.step_problems(language, node_id)
+        per_step = [p for p in found if getattr(p, "code", "") in STALE_CODES]
+        problems = tuple(p for p in found if p not in per_step)  # shown as the stale box instead
+        stale = per_step[0].message if per_step else ""
+        if topic is not None and not stale:
             stale = next((p.message for p in self.file_problems(topic.path)
                           if "out of date" in p.message), "")
-        before, after = english_change(self.report, language.code, node_id) if stale else (None, None)
-        return CellStatus(False, stale, bool(topic and topic.review_needed),
-                          tuple(self.step_problems(language, node_id)), before, after)
+        return CellStatus(False, stale, bool(topic and topic.review_needed), problems,
+                          english_change(per_step))
 
 
-def english_change(report: Report, lang: str, node_id: str) -> tuple[str | None, str | None]:
-    """The English text of ``node_id`` before and after the change ``lang`` has not caught up with.
+# The checker's codes for a step whose English changed since it was translated (issue 12's
+# per-step staleness). Problems carrying them also carry ``detail``: the English before/after.
+STALE_CODES = ("W-STALE-STEP", "W-STALE-LEGAL")
 
-    The hook for per-step staleness: today the checker reports staleness per file only, so
-    this returns (None, None) and the preview shows the file-level message instead.
+
+def english_change(problems: list[Problem]) -> tuple[str, ...]:
+    """The English before and after, as the checker's per-step stale problem gives it (or none).
+
+    Problems without a ``code``/``detail`` (a checker reporting staleness per file only) give
+    nothing, and the preview shows the file-level "out of date" message alone.
     """
-    return None, None
+    for problem in problems:
+        detail = getattr(problem, "detail", ())
+        if detail:
+            return tuple(str(line) for line in detail)
+    return ()
