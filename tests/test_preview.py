@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,12 +14,9 @@ from PIL import Image
 
 from bot.app import build_engine
 from bot.cli import main
-from bot.content.checks import Report, check_content
 from bot.content.loader import load_tree
-from bot.content.problems import Problem
 from bot.conversation import actions
 from bot.conversation.state import State
-from bot.preview import site as site_module
 from bot.preview.qr import deep_link
 from bot.preview.site import PreviewError, build_site
 from bot.preview.treemap import builtin_svg, dot_svg, tree_graph
@@ -113,55 +109,40 @@ def test_topic_page_shows_the_lawyer_summary_for_sample_answers_in_each_language
 
 def test_untranslated_stale_and_review_needed_steps_are_highlighted(tmp_path: Path) -> None:
     root = copy_tree(CONTENT, tmp_path / "content")
-    en = root / "en" / "find-help.md"
-    en.write_text(re.sub(r"^version: (\d+)$", lambda m: f"version: {int(m[1]) + 1}", en.read_text(),
-                         count=1, flags=re.M))
+    # English changes a sentence of fh-interpreter; Spanish loses the step altogether.
+    edit(root / "en" / "find-help.md", "**interpreter for free** at the hearings",
+         "**interpreter for free** at every hearing")
     es = root / "es" / "find-help.md"
     text = es.read_text()
     start = text.index("## fh-interpreter |")
     end = text.find("\n## ", start + 1)
     es.write_text(text[:start] + (text[end + 1:] if end != -1 else ""))
+    words = root / "es" / "search-words.md"  # and its search words, which would point nowhere
+    text = words.read_text()
+    start = text.index("## fh-interpreter\n")
+    end = text.find("\n## ", start + 1)
+    words.write_text(text[:start] + (text[end + 1:] if end != -1 else ""))
     out = tmp_path / "site"
     build_site(root, LOCALES, out, "", "builtin", DAY)
     page = (out / "steps" / "fh-interpreter.html").read_text()
+
+    # Spanish: highlighted, and shown as the bot serves it: the English step with a notice.
     assert 'class="lang-col is-untranslated is-review-needed"' in page
-    assert "Not translated: this step is missing in Español." in page
-    assert "fr/find-help.md is out of date with en" in page
+    assert "people choosing Español see the English step" in page
+    engine = build_engine(root, LOCALES)
+    _state, screen = engine.step(State("es", "fh-interpreter", (("start", ()),)), actions.Show())
+    assert "An interpreter at court" in screen.text
+    assert f'<div class="bubble" lang="es">{screen.text}</div>' in page
+    # French: out of date, with the English before and after the change it missed.
     assert 'class="lang-col is-out-of-date is-review-needed"' in page
+    assert "step &#39;fh-interpreter&#39; changed in en since it was translated" in page
+    assert ("-The court gives an **interpreter for free** at the hearings, for a person who does not "
+            "speak English well.\n  +The court gives an **interpreter for free** at every hearing") in page
     other = (out / "steps" / "tc-start.html").read_text()
-    assert "is-out-of-date" not in other and "is-review-needed" in other
+    assert "is-out-of-date" not in other and "is-untranslated" not in other and "is-review-needed" in other
     index = (out / "index.html").read_text()
     assert "YOUR_BOT" in (out / "topics" / "find-help.html").read_text()
     assert "no bot username" in index
-
-
-@dataclass(frozen=True)
-class _StaleStep(Problem):
-    """A per-step stale problem as the checker of issue 12 reports it (code and detail)."""
-
-    code: str = ""
-    detail: tuple[str, ...] = ()
-
-
-def test_per_step_staleness_shows_the_english_before_and_after(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    tree, _problems = load_tree(CONTENT)
-    node = tree.languages["fr"].nodes["tc-self"]
-    stale = _StaleStep(node.path, node.line, "step 'tc-self' changed in en since it was translated",
-                       "update it", "warning", code="W-STALE-STEP",
-                       detail=("body:", "  -Are you held now?", "  +Are you held in detention now?"))
-
-    def with_stale_step(content: Path, locales: Path, today: date | None = None) -> Report:
-        report = check_content(content, locales, today)
-        report.problems.append(stale)
-        return report
-
-    monkeypatch.setattr(site_module, "check_content", with_stale_step)
-    build_site(CONTENT, LOCALES, tmp_path / "site", "kyr_test_bot", "builtin", DAY)
-    page = (tmp_path / "site" / "steps" / "tc-self.html").read_text()
-    assert page.count("is-out-of-date") == 1  # French only
-    assert "step &#39;tc-self&#39; changed in en since it was translated" in page
-    assert "body:\n  -Are you held now?\n  +Are you held in detention now?</pre>" in page
 
 
 def test_preview_command_refuses_a_folder_it_did_not_make(tmp_path: Path,

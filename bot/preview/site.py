@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.content.checks import check_content
+from bot.content.english_first import served
 from bot.content.model import ContentTree
 from bot.conversation.engine import Engine
 from bot.preview.qr import PLACEHOLDER_BOT, DeepLink, deep_link, valid_username, write_qr
@@ -18,7 +19,7 @@ from bot.preview.status import StatusIndex
 from bot.preview.treemap import MapMode, map_svg, tree_graph
 from bot.review.policy import load_policy
 from bot.review.records import review_status
-from bot.words.i18n import I18n, language_name
+from bot.words.i18n import language_name
 
 HERE = Path(__file__).resolve().parent
 MARKER = ".kyr-preview"  # only a folder holding this file is ever emptied before a build
@@ -79,7 +80,8 @@ def build_site(content_dir: Path, locales_dir: Path, out: Path, bot: str = "",
         site.notes.append(f"no bot username (--bot or BOT_USERNAME): deep links use {PLACEHOLDER_BOT}")
         bot = PLACEHOLDER_BOT
     _prepare(out)
-    engine = Engine(tree, I18n.load(locales_dir))
+    # The tree the bot serves: untranslated steps in English with a notice, unfinished languages out.
+    engine = Engine(served(tree, report.status), report.i18n)
     policy, _problems = load_policy(content_dir)
     status = StatusIndex(report)
     env = _env()
@@ -91,7 +93,7 @@ def build_site(content_dir: Path, locales_dir: Path, out: Path, bot: str = "",
     topic_of = {n.id: n.topic for n in source.nodes.values()}
     reviews = {name: review_status(topic, policy, today) for name, topic in source.files.items()}
     common = {"tree": tree, "codes": codes, "bot": bot, "today": today, "source": source,
-              "reviews": reviews, "notes": site.notes}
+              "reviews": reviews, "notes": site.notes, "hidden": report.status.hidden}
 
     def write(page: Path, template: str, **values: object) -> None:
         page.write_text(env.get_template(template).render(**common, **values), encoding="utf-8")

@@ -67,10 +67,13 @@ class StatusIndex:
         """The highlights for ``node_id`` in ``language``."""
         node = language.nodes.get(node_id)
         topic = language.files.get(node.topic if node else source_topic)
-        if node is None:
-            return CellStatus(missing=True, review_needed=bool(topic and topic.review_needed))
+        english = node_id in self.report.status.fallback.get(language.code, ())
+        if node is None or (english and language.code != self.report.tree.source_language):
+            # Missing, or the same as English: the bot serves the English step with a notice.
+            return CellStatus(missing=True, review_needed=bool(topic and topic.review_needed),
+                              problems=tuple(self.step_problems(language, node_id)))
         found = self.step_problems(language, node_id)
-        per_step = [p for p in found if getattr(p, "code", "") in STALE_CODES]
+        per_step = [p for p in found if p.code in STALE_CODES]
         problems = tuple(p for p in found if p not in per_step)  # shown as the stale box instead
         stale = per_step[0].message if per_step else ""
         if topic is not None and not stale:
@@ -80,19 +83,11 @@ class StatusIndex:
                           english_change(per_step))
 
 
-# The checker's codes for a step whose English changed since it was translated (issue 12's
-# per-step staleness). Problems carrying them also carry ``detail``: the English before/after.
+# The checker's codes for a step whose English changed since it was translated; their problems
+# carry the English before and after in ``detail``.
 STALE_CODES = ("W-STALE-STEP", "W-STALE-LEGAL")
 
 
 def english_change(problems: list[Problem]) -> tuple[str, ...]:
-    """The English before and after, as the checker's per-step stale problem gives it (or none).
-
-    Problems without a ``code``/``detail`` (a checker reporting staleness per file only) give
-    nothing, and the preview shows the file-level "out of date" message alone.
-    """
-    for problem in problems:
-        detail = getattr(problem, "detail", ())
-        if detail:
-            return tuple(str(line) for line in detail)
-    return ()
+    """How the English changed since the translation was made, from the checker's stale problem."""
+    return next((p.detail for p in problems if p.detail), ())
