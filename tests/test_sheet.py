@@ -108,7 +108,8 @@ def test_sheet_shows_the_content_v2_facts_in_the_readers_language(lang: str) -> 
              ("entry", "after-2019-11-19"), ("alone", "yes"), ("fear", "yes"))
     text = visible_text(SHEET.render(lang, facts, DAY))
     for msgid in (PRETERMIT, "Entered the United States on or after November 19, 2019.",
-                  "Came to the United States under 18, with no parent or legal guardian in the United States able to care for them.",
+                  "Came to the United States under 18, with no parent or legal guardian in the "
+                  "United States able to care for them.",
                   "Proof of age at arrival, and of travelling without a parent or guardian"):
         assert _(msgid) in text
         assert lang == "en" or _(msgid) != msgid  # really translated
