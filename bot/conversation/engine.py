@@ -53,10 +53,10 @@ class Engine:
 
     def step(self, state: State, action: Action) -> tuple[State, Screen]:
         """Apply ``action`` to ``state``: the new state and the screen to show."""
-        state, notice = self._repair(state)
+        state, gone = self._repair(state)
         new_state, screen = self._dispatch(state, action)
-        if notice and screen.kind is ScreenKind.NODE:
-            screen = self._node_screen(new_state, notice)
+        if gone and screen.kind is ScreenKind.NODE:
+            screen = self._node_screen(new_state, self._gone_notice(new_state))
         return replace(new_state, version=self.tree.version, aside=self._aside(new_state, screen)), screen
 
     def _aside(self, state: State, screen: Screen) -> str:
@@ -328,16 +328,24 @@ class Engine:
         """Translate ``msgid`` into the session's language."""
         return self.i18n.gettext(state.lang, msgid)
 
-    def _repair(self, state: State) -> tuple[State, str]:
-        """Fix a state the current tree cannot serve (removed language or node)."""
-        notice = ""
+    def _repair(self, state: State) -> tuple[State, bool]:
+        """Fix a state the current tree cannot serve (removed language or node); True if its step is gone."""
+        gone = False
         if state.lang not in self.tree.languages:
             state = replace(state, lang=self.tree.source_language)
         if self.tree.node(state.lang, state.node) is None:
-            notice = self.tr(state, "This guide was updated and the step you were on is gone. "
-                                   "Here is the main menu.")
+            gone = True
             state = replace(state, node=self.tree.start, trail=())
-        return state, notice
+        return state, gone
+
+    def _gone_notice(self, state: State) -> str:
+        """The notice over the screen shown after the user's step vanished: it names that screen."""
+        if state.node == self.tree.start:
+            return self.tr(state, "This guide was updated and the step you were on is gone. "
+                                  "Here is the main menu.")
+        title = escape(visible_text(self._node(state.lang, state.node).title))
+        return self.tr(state, "This guide was updated and the step you were on is gone. "
+                              "Here is “%(title)s”.") % {"title": title}
 
     def _enter(self, state: State, target: str, answered: bool) -> State:
         node = self._node(state.lang, target)

@@ -8,21 +8,31 @@ in-memory SQLite database). Both keep the revision check that makes replicas saf
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.tables import SESSIONS
 
 T = TypeVar("T")
 log = logging.getLogger("kyr_bot.store")
+# The transaction a step holds its session's lock in (PostgreSQL), with the engine it is on.
+_HELD: ContextVar[tuple[AsyncEngine, AsyncConnection] | None] = ContextVar("kyr_held", default=None)
+
+
+def _lock_id(key: str) -> int:
+    """A signed 64-bit advisory-lock id for a session key."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 class SessionRows(Protocol):
@@ -39,6 +49,9 @@ class SessionRows(Protocol):
 
     async def close(self) -> None:
         """Release what the rows hold (connections, threads)."""
+
+    def hold(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Serialise steps of one session across processes for the duration of the block."""
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -121,6 +134,11 @@ class SqliteRows:
         finally:
             self._checkpoint = None
 
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Nothing to hold: SQLite has one writer, and the revision check settles the rest."""
+        yield
+
     async def load(self, key: str) -> tuple[str, int] | None:
         """The stored JSON and revision of a session, or None."""
         row = await self._run(lambda db: db.execute(
@@ -163,28 +181,73 @@ class SqliteRows:
 
 
 class SqlAlchemyRows:
-    """Session rows through SQLAlchemy's async engine, one short transaction per statement."""
+    """Session rows through SQLAlchemy's async engine, one short transaction per statement.
+
+    On PostgreSQL, :meth:`hold` serialises one session's steps across replicas: one
+    transaction holding an advisory lock on the key, in which the rows are read and written
+    and which commits when the step ends (a failed commit raises: never reported saved).
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the session's lock (PostgreSQL) for the duration of the block."""
+        if self._engine.dialect.name != "postgresql":
+            yield
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(key)})
+            token = _HELD.set((self._engine, conn))
+            try:
+                yield
+            finally:
+                _HELD.reset(token)
+
+    def _held(self) -> AsyncConnection | None:
+        held = _HELD.get()
+        return held[1] if held is not None and held[0] is self._engine else None
+
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        held = self._held()
+        if held is not None:
+            yield held
+        else:
+            async with self._engine.connect() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def _writing(self, savepoint: bool = False) -> AsyncIterator[AsyncConnection]:
+        held = self._held()
+        if held is not None and savepoint:  # a refused insert leaves the held transaction usable
+            async with held.begin_nested():
+                yield held
+        elif held is not None:
+            yield held
+        else:
+            async with self._engine.begin() as conn:
+                yield conn
+
     async def load(self, key: str) -> tuple[str, int] | None:
         """The stored JSON and revision of a session, or None."""
-        async with self._engine.connect() as conn:
+        async with self._reading() as conn:
             row = (await conn.execute(
                 select(SESSIONS.c.state, SESSIONS.c.rev).where(SESSIONS.c.key == key))).first()
         return None if row is None else (str(row[0]), int(row[1]))
 
     async def save(self, key: str, payload: str, rev: int, day: date) -> bool:
         """Save if the row is still at ``rev`` (0: create it); False if it is not."""
-        async with self._engine.begin() as conn:
-            if rev == 0:
-                try:
+        if rev == 0:
+            try:
+                async with self._writing(savepoint=True) as conn:
                     await conn.execute(insert(SESSIONS).values(
                         key=key, state=payload, rev=1, created_day=day, updated_day=day))
-                except IntegrityError:
-                    return False
-                return True
+            except IntegrityError:
+                return False
+            return True
+        async with self._writing() as conn:
             result = await conn.execute(
                 update(SESSIONS).where(SESSIONS.c.key == key, SESSIONS.c.rev == rev)
                 .values(state=payload, rev=rev + 1, updated_day=day))
@@ -192,7 +255,7 @@ class SqlAlchemyRows:
 
     async def delete(self, key: str) -> bool:
         """Delete a session; True if there was one."""
-        async with self._engine.begin() as conn:
+        async with self._writing() as conn:
             result = await conn.execute(delete(SESSIONS).where(SESSIONS.c.key == key))
         return bool(result.rowcount)
 

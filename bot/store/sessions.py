@@ -5,7 +5,9 @@ node, trail, facts, content version) as JSON, a revision number, and coarse days
 counts (day, language, node) live in a separate table with no link to any session.
 
 Concurrency: every save names the revision it read; a save that lost a race returns False
-and the caller re-reads and retries, so two replicas never overwrite each other's step.
+and the caller re-reads and retries, so two replicas never overwrite each other's step. On
+PostgreSQL, :meth:`SessionStore.hold` also serialises one session's steps across replicas
+(a transaction-scoped advisory lock), so a step never loses that race there.
 
 Schema changes: bump ``SCHEMA_VERSION`` and append a step to ``MIGRATIONS``; ``open()`` runs
 the missing steps in order inside one transaction, so existing sessions are kept.
@@ -13,6 +15,7 @@ the missing steps in order inside one transaction, so existing sessions are kept
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -120,6 +123,10 @@ class SessionStore:
         return self._rows
 
     # -- sessions --------------------------------------------------------------------------
+    def hold(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Serialise steps of ``key``'s session across replicas while the block runs."""
+        return self.rows.hold(key)
+
     async def load(self, key: str) -> tuple[dict[str, Any] | None, int]:
         """The saved state for ``key`` and its revision (``None, 0`` if there is none)."""
         row = await self.rows.load(key)

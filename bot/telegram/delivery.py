@@ -1,7 +1,8 @@
 """Getting messages to Telegram reliably: retries, per-chat pacing, a tolerant session.
 
-- :class:`RetryMiddleware` retries a Bot API call after 429 (waiting ``retry_after``), after
-  network errors and after 5xx answers, with exponential backoff.
+- :class:`RetryMiddleware` retries a Bot API call after 429 (waiting the full ``retry_after``,
+  on every method, ``getUpdates`` too), after network errors and after 5xx answers (a proxy's
+  HTML error page included), with exponential backoff.
 - :class:`ChatPacer` keeps at least ``interval`` seconds between messages to one chat.
 - :class:`TolerantSession` drops malformed updates from ``getUpdates`` instead of letting one
   bad update stall polling for everyone.
@@ -41,8 +42,8 @@ class RetryMiddleware(BaseRequestMiddleware):
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
-        if _is_polling(method):  # polling has its own backoff
-            return await make_request(bot, method)
+        if _is_polling(method):
+            return await self._poll(make_request, bot, method)
         # A callback answer is useless after ~15 s: try it fewer times.
         attempts = 2 if isinstance(method, AnswerCallbackQuery) else self.attempts
         delay = self.base_delay
@@ -52,10 +53,10 @@ class RetryMiddleware(BaseRequestMiddleware):
             except TelegramRetryAfter as exc:
                 if attempt == attempts:
                     raise
-                wait = min(float(exc.retry_after), self.max_delay)
+                # Waiting less than Telegram asked only earns another 429 and a longer ban.
                 log.warning("telegram asked to slow down method=%s retry_after=%s",
                             method.__api_method__, exc.retry_after)
-                await asyncio.sleep(wait)
+                await asyncio.sleep(float(exc.retry_after))
             except (TelegramNetworkError, TelegramServerError) as exc:
                 if attempt == attempts:
                     raise
@@ -64,6 +65,18 @@ class RetryMiddleware(BaseRequestMiddleware):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    async def _poll(make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                    method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        """getUpdates: wait as long as Telegram asks; other failures go to aiogram's backoff."""
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                log.warning("telegram asked to slow down method=getUpdates retry_after=%s",
+                            exc.retry_after)
+                await asyncio.sleep(float(exc.retry_after))
 
 
 class ChatPacer:
@@ -97,7 +110,12 @@ class TolerantSession(AiohttpSession):
                        content: str) -> Response[TelegramType]:
         try:
             return super().check_response(bot, method, status_code, content)
-        except ClientDecodeError:
+        except ClientDecodeError as exc:
+            if status_code >= 500 or status_code == 429:
+                # Not Telegram's JSON but a proxy's error page (502/503/504 from nginx or a
+                # load balancer): a server error like any other 5xx, so it is retried.
+                raise TelegramServerError(method=method,
+                                          message=f"HTTP {status_code} without a JSON body") from exc
             if not _is_polling(method):
                 raise
             cleaned = self._clean_updates(bot, content)

@@ -2,7 +2,10 @@
 
 Handlers call :meth:`Conversation.handle` with an engine action; nothing here branches on
 node ids or holds legal wording. Steps of one session are serialised in this process, and
-the store's revision check serialises them across replicas.
+across replicas by the store (a lock on PostgreSQL, the revision check everywhere).
+
+The user always gets an answer: when storage fails, when a step keeps losing races, or when
+Telegram keeps failing after every retry, they are told (in their language) to try again.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from bot.conversation.engine import Engine
 from bot.conversation.screen import Effect, Screen, ScreenKind
 from bot.conversation.state import State
 from bot.store.cache import SessionCache
+from bot.store.health import STORAGE_ERRORS, StorageHealth
 from bot.store.keys import SessionKeyer
 from bot.store.sessions import SessionStore
 from bot.telegram.delivery import ChatPacer
 from bot.telegram.methods import EditText, SendText, keyboard_json
+from bot.words.i18n import N_
 
 log = logging.getLogger("kyr_bot.conversation")
 
@@ -44,6 +49,15 @@ log = logging.getLogger("kyr_bot.conversation")
 LOG_FIELDS: ContextVar[dict[str, Any] | None] = ContextVar("kyr_log_fields", default=None)
 SAVE_ATTEMPTS = 5
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids per call
+TRY_AGAIN = N_("Sorry, something went wrong on our side. Your answers so far are safe. "
+               "Please try again in a minute.")
+PRESS_AGAIN = N_("Sorry, too many presses arrived at once and this one was not saved. "
+                 "Please press the button again.")
+DELIVERY_ERRORS = (TelegramNetworkError, TelegramServerError, TelegramRetryAfter)
+
+
+class SessionBusy(Exception):
+    """A step lost the race to save its session every time: nothing was saved."""
 
 
 def note(**fields: Any) -> None:
@@ -95,6 +109,7 @@ class Runtime:
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     sessions: SessionCache = field(default_factory=SessionCache)
     clock: Callable[[], float] = time.time  # wall clock: Telegram's 48-hour limit on deleting
+    health: StorageHealth = field(default_factory=StorageHealth)
 
     def minute(self) -> int:
         """The current minute, the precision message send times are kept at."""
@@ -114,17 +129,50 @@ class Conversation:
         if origin.callback_id is not None:
             await self._answer_callback(bot, origin.callback_id)
         key = self.rt.keyer.key(chat_id)
-        async with self.rt.locks.hold(key):
-            old, state, screen = await self._step(key, language_code, action, origin)
-        note(lang=state.lang, node=state.node, screen=screen.kind)
-        if screen.effect is Effect.DELETE_SESSION:
-            await self._forget(bot, chat_id, key, old, screen, origin)
+        try:
+            async with self.rt.locks.hold(key), self.rt.store.hold(key):
+                old, state, screen = await self._step(key, language_code, action, origin)
+        except SessionBusy:
+            self.rt.sessions.drop(key)
+            note(outcome="busy")
+            await self._apologise(bot, chat_id, key, language_code, PRESS_AGAIN)
             return
-        if old.aside == ScreenKind.SHEET:  # a press under the summary: keep the summary
-            origin = Origin(origin.callback_id, None, origin.incoming)
-        sent = await self._deliver(bot, chat_id, key, screen, origin, state)
+        except STORAGE_ERRORS as exc:
+            self.rt.sessions.drop(key)  # what it holds may never have been committed
+            note(storage=self.rt.health.failed(exc))
+            await self._apologise(bot, chat_id, key, language_code, TRY_AGAIN)
+            return
+        self.rt.health.worked()
+        note(lang=state.lang, node=state.node, screen=screen.kind)
+        try:
+            if screen.effect is Effect.DELETE_SESSION:
+                await self._forget(bot, chat_id, key, old, screen, origin)
+                return
+            if old.aside == ScreenKind.SHEET:  # a press under the summary: keep the summary
+                origin = Origin(origin.callback_id, None, origin.incoming)
+            sent = await self._deliver(bot, chat_id, key, screen, origin, state)
+        except DELIVERY_ERRORS as exc:  # every retry failed: the step is saved, the screen not shown
+            note(outcome="undelivered", error=type(exc).__name__)
+            await self._apologise(bot, chat_id, key, state.lang, TRY_AGAIN)
+            return
         if sent:
-            await self._remember(key, sent)
+            try:
+                await self._remember(key, sent)
+            except STORAGE_ERRORS as exc:  # the screen is shown; only /forget's list misses it
+                note(storage=self.rt.health.failed(exc))
+
+    async def _apologise(self, bot: Bot, chat_id: int, key: str, language: str | None,
+                         msgid: str) -> None:
+        """Tell the user, in their language, that this step did not go through."""
+        engine = self.rt.engine
+        cached = self.rt.sessions.get(key)
+        lang = cached[0].lang if cached is not None else engine.new_state(language).lang
+        try:
+            await self.rt.pacer.wait(key)
+            await bot(SendText(chat_id=chat_id, text=engine.i18n.gettext(lang, msgid)))
+            note(apology="sent")
+        except (*DELIVERY_ERRORS, TelegramBadRequest, TelegramForbiddenError) as exc:
+            note(apology=type(exc).__name__)  # nothing can reach them now
 
     async def _step(self, key: str, language_code: str | None, action: actions.Action,
                     origin: Origin) -> tuple[State, State, Screen]:
@@ -151,7 +199,7 @@ class Conversation:
                 return state, new_state, screen
             cache.drop(key)  # another step or replica saved first: read it again
             note(conflict=True)
-        return state, new_state, screen
+        raise SessionBusy  # never show a step that was not saved
 
     async def _remember(self, key: str, sent: list[int]) -> None:
         """Add the ids of messages just sent to the session, so /forget can delete them."""
