@@ -116,3 +116,37 @@ async def test_forget_on_one_replica_is_not_undone_by_another_replicas_memory(
         assert state is not None and state["trail"] == [] and state["node"] == TREE.start
         assert rev == 2  # a new session: the step, then the id of the message it sent
     assert fake_telegram.violations == []
+
+
+async def test_a_burst_of_presses_across_replicas_shows_only_saved_steps(
+        fake_telegram: FakeTelegram, tmp_path: Path) -> None:
+    async with AsyncExitStack() as stack:
+        replicas, urls = await two_replicas(stack, fake_telegram, tmp_path)
+        user = fake_telegram.user(6003, language_code="fr")
+        start = fake_telegram.make_message_update(user.chat_id, "/start", user=user.as_dict())
+        assert await fake_telegram.post_webhook(urls[0], start, SECRET) == 200
+        await user.wait_reply()
+        key = replicas[0].runtime.keyer.key(user.chat_id)
+        _, rev_before = await replicas[0].runtime.store.load(key)
+        message = user.last_message()
+        assert message is not None
+        edits_before = len(fake_telegram.calls("editMessageText"))
+        sends_before = len(fake_telegram.calls("sendMessage"))
+        presses = [fake_telegram.make_callback_update(
+            user.chat_id, message.message_id, ("1:g:tc-start", "1:g:ag-start")[i % 2],
+            user=user.as_dict()) for i in range(100)]
+        # Telegram delivers ten of them a second time (to the replica that had them).
+        deliveries = [(urls[i % 2], p) for i, p in enumerate(presses)]
+        deliveries += [(urls[i % 2], presses[i]) for i in range(0, 100, 10)]
+        statuses = await asyncio.gather(*(fake_telegram.post_webhook(url, dict(p), SECRET)
+                                          for url, p in deliveries))
+        assert set(statuses) == {200}
+        await fake_telegram.wait_idle(timeout=30)
+        shown = len(fake_telegram.calls("editMessageText")) - edits_before
+        told_to_press_again = len(fake_telegram.calls("sendMessage")) - sends_before
+        _, rev_after = await replicas[1].runtime.store.load(key)
+        assert shown + told_to_press_again == 100  # every press answered once, repeats ignored
+        assert rev_after - rev_before == shown  # every step shown was stored
+        if PG_URL:  # steps of one session are serialised across replicas: none lost a race
+            assert told_to_press_again == 0
+    assert fake_telegram.violations == []

@@ -15,6 +15,7 @@ import logging
 import signal
 import time
 import warnings
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,25 @@ def _within(engine: Engine, lang: str, msgid: str, limit: int) -> str:
     return engine.i18n.gettext(engine.tree.source_language, msgid)
 
 
+class RecentIds:
+    """The last ``size`` update ids seen, to apply an update Telegram delivers twice only once."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._seen: set[int] = set()
+        self._order: deque[int] = deque()
+
+    def first_time(self, update_id: int) -> bool:
+        """Remember ``update_id``; False if it was already seen."""
+        if update_id in self._seen:
+            return False
+        self._seen.add(update_id)
+        self._order.append(update_id)
+        if len(self._order) > self.size:
+            self._seen.discard(self._order.popleft())
+        return True
+
+
 @dataclass
 class BotService:
     """Everything a running bot holds, built from settings."""
@@ -131,6 +151,7 @@ class BotService:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _feeds: set[asyncio.Task[Any]] = field(default_factory=set)
+    _recent: RecentIds = field(default_factory=RecentIds)
     _slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -290,6 +311,10 @@ class BotService:
             update = Update.model_validate(await request.json(), context={"bot": self.bot})
         except (ValueError, ValidationError):
             log.warning("ignored malformed webhook update")
+            return web.json_response({})
+        if not self._recent.first_time(update.update_id):
+            # Telegram sends an update again when it thinks the first delivery failed.
+            log.info("update type=repeat status=ignored")
             return web.json_response({})
         # Beyond MAX_UPDATES_IN_FLIGHT, Telegram's request waits: memory stays bounded and
         # Telegram slows its deliveries instead.
