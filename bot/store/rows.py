@@ -55,9 +55,11 @@ class SessionRows(Protocol):
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL, normal syncs and a 5 s wait for the lock, on every new SQLite connection."""
+    """WAL, normal syncs, a 5 s wait for the lock and zeroed deletes, on every SQLite connection."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # A deleted session's bytes are overwritten with zeros, not left in a free page.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
@@ -159,9 +161,35 @@ class SqliteRows:
         return await self._run(lambda db: db.execute(sql, params).rowcount == 1, write=True)
 
     async def delete(self, key: str) -> bool:
-        """Delete a session; True if there was one."""
-        return await self._run(lambda db: db.execute(
+        """Delete a session and erase it from the write-ahead log; True if there was one."""
+        deleted = await self._run(lambda db: db.execute(
             "DELETE FROM sessions WHERE key = ?", (key,)).rowcount > 0, write=True)
+        if deleted:
+            await self._erase_log()
+        return deleted
+
+    def _truncate_log(self) -> bool:
+        # Earlier versions of the session's page stay in the write-ahead log until a checkpoint
+        # copies the zeroed page into the database and the log is cut to zero bytes.
+        db = self._slow_db()
+        db.execute("PRAGMA busy_timeout=1000")
+        try:
+            for _attempt in range(5):
+                busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    return True
+            return False
+        finally:
+            db.execute("PRAGMA busy_timeout=5000")
+
+    async def _erase_log(self) -> None:
+        """Checkpoint and truncate the log now, before the user is told the session is gone."""
+        if self._checkpoint is not None:
+            await self._checkpoint
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(self._pool, self._truncate_log):
+            log.warning("sqlite log not truncated after a forget (readers kept it busy); "
+                        "the next checkpoint will")
 
     def _close_slow(self) -> None:
         if self._slow is not None:
