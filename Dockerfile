@@ -9,7 +9,8 @@ COPY bot ./bot
 RUN pip install --no-cache-dir ".[postgres]"
 COPY content ./content
 COPY locales ./locales
-RUN useradd --system --home /data kyr && mkdir -p /data && chown kyr /data
+# The data folder (database, session secret) is private to the bot user: 0700, files 0600.
+RUN useradd --system --home /data kyr && mkdir -p /data && chown kyr /data && chmod 0700 /data
 USER kyr
 VOLUME ["/data"]
 EXPOSE 8080

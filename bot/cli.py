@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -71,22 +72,31 @@ def _print_content_error(exc: Exception) -> None:
             print(f"  {problem.report_line()}", file=sys.stderr)
 
 
+# sysexits: the configuration must be fixed (systemd stops restarting), or a restart may work.
+EXIT_CONFIG = 78
+EXIT_RETRY = 75
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the Telegram bot until SIGINT/SIGTERM."""
+    """Run the Telegram bot until SIGINT/SIGTERM; a start-up failure is one line and an exit code."""
     from bot.content.problems import ContentError
     from bot.telegram.runner import configure_logging, serve
+    from bot.telegram.startup import explain
 
     configure_logging(settings.log_level)
     try:
         asyncio.run(serve(settings, webhook=args.webhook or bool(settings.webhook_url)))
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except ContentError as exc:
-        _print_content_error(exc)
-        return 1
     except KeyboardInterrupt:
         pass
+    except ContentError as exc:
+        _print_content_error(exc)
+        return EXIT_CONFIG
+    except Exception as exc:
+        line, code = explain(exc, settings)
+        print(f"kyr-bot: {line}", file=sys.stderr)
+        if settings.log_level == "DEBUG":
+            traceback.print_exception(exc)
+        return code
     return 0
 
 
@@ -329,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"Setting error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     return int(args.func(args, settings))
 
 

@@ -69,6 +69,9 @@ class Settings:
             if raw:
                 values[spec.name] = _read(name, raw, spec.type, spec.metadata.get("min"))
         settings = cls(**values)
+        if settings.session_secret and len(settings.session_secret.encode()) < 16:
+            raise SettingsError("SESSION_SECRET is too short (at least 16 characters; make one with "
+                                "python3 -c 'import secrets; print(secrets.token_hex(32))')")
         data_dir = settings.data_dir
         return replace(settings,
                        database_url=settings.database_url

@@ -12,6 +12,9 @@ import os
 import secrets
 from pathlib import Path
 
+from bot.settings import SettingsError
+from bot.store.files import private_dir
+
 SECRET_FILE = "session_secret"
 
 
@@ -28,8 +31,12 @@ class SessionKeyer:
         return hmac.new(self._secret, str(chat_id).encode(), hashlib.sha256).hexdigest()
 
 
-def load_secret(configured: str, data_dir: Path) -> bytes:
-    """The configured secret, or the one kept in the data folder (created if missing)."""
+def load_secret(configured: str, data_dir: Path, sessions_exist: bool = False) -> bytes:
+    """The configured secret, or the one kept in the data folder (created if missing).
+
+    A new secret is never made while sessions exist: they were keyed with the lost one, and
+    every user would silently start over. That is refused with a message saying what to do.
+    """
     if configured:
         return configured.encode()
     path = data_dir / SECRET_FILE
@@ -37,10 +44,16 @@ def load_secret(configured: str, data_dir: Path) -> bytes:
         secret = path.read_text(encoding="ascii").strip()
         if secret:
             return secret.encode()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if sessions_exist:
+        state = "is empty" if path.exists() else "is missing"
+        raise SettingsError(
+            f"{path} {state}, but the database holds sessions keyed with it: restore the file "
+            f"from a backup (or set SESSION_SECRET to the old secret). To start every session "
+            f"over on purpose, delete the database too.")
+    private_dir(data_dir)
     secret = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
+        os.fchmod(fh.fileno(), 0o600)
         fh.write(secret + "\n")
-    os.chmod(path, 0o600)
     return secret.encode()

@@ -27,6 +27,7 @@ from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot.store.files import private_dir, private_file
 from bot.store.rows import SessionRows, SqlAlchemyRows, SqliteRows, sqlite_pragmas
 from bot.store.stats import SEARCH_MISS_EVENT, SEARCH_MISS_NODE
 from bot.store.tables import COUNTS, META, METADATA, SESSIONS
@@ -73,7 +74,8 @@ class SessionStore:
         sqlite_file = None
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                private_dir(Path(url.database).parent)
+                private_file(Path(url.database))
                 sqlite_file = url.database
             self._engine = create_async_engine(url)
             event.listen(self._engine.sync_engine, "connect", sqlite_pragmas)
@@ -162,6 +164,11 @@ class SessionStore:
             await conn.execute(delete(SESSIONS).where(SESSIONS.c.updated_day < cutoff))
         await self.flush_counts()
         return len(rows)
+
+    async def has_sessions(self) -> bool:
+        """Whether any session is stored."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(SESSIONS.c.key).limit(1))).first() is not None
 
     async def session_count(self) -> int:
         """How many sessions are stored."""

@@ -167,7 +167,12 @@ class BotService:
         engine = build_engine(settings.content_dir, settings.locales_dir)
         store = SessionStore(settings.database_url)
         await store.open()
-        keyer = SessionKeyer(load_secret(settings.session_secret, settings.data_dir))
+        try:
+            keyer = SessionKeyer(load_secret(settings.session_secret, settings.data_dir,
+                                             sessions_exist=await store.has_sessions()))
+        except BaseException:
+            await store.close()
+            raise
         if not settings.session_secret and not settings.database_url.startswith("sqlite"):
             log.warning("SESSION_SECRET is not set: every replica must share the same secret, "
                         "or a user's session will not be found on another replica")
