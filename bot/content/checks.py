@@ -315,6 +315,10 @@ def check_content(content_dir: Path, locales_dir: Path | None, today: date | Non
     """
     tree, problems = load_tree(content_dir)
     i18n = I18n.load(locales_dir)
+    if locales_dir is not None and not locales_dir.is_dir():
+        problems.append(Problem(str(locales_dir), 0, "the interface catalog folder is missing",
+                                "set LOCALES_DIR (or --locales) to the folder holding messages.pot "
+                                "and <lang>/LC_MESSAGES/messages.po", code="E-CATALOG-FOLDER"))
     found, status = review(tree, i18n, problems)
     policy, policy_problems = load_policy(content_dir)
     today = today or date.today()

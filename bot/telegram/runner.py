@@ -152,6 +152,8 @@ class BotService:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _feeds: set[asyncio.Task[Any]] = field(default_factory=set)
     _recent: RecentIds = field(default_factory=RecentIds)
+    _reloader: asyncio.Task[None] | None = None
+    _reload_wanted: bool = False
     _slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -216,10 +218,29 @@ class BotService:
             await register_commands(self.bot, engine)
         return True
 
+    def request_reload(self) -> None:
+        """Reload soon (what SIGHUP does): one reload at a time, the newest request wins.
+
+        Requests that arrive while a reload is being built are folded into one more reload,
+        started after them, so ten quick SIGHUPs build at most two trees, and what is served in
+        the end is what was on disk at the last request.
+        """
+        self._reload_wanted = True
+        if self._reloader is None:
+            self._reloader = asyncio.create_task(self._reload_until_current())
+            self._tasks.add(self._reloader)
+
+    async def _reload_until_current(self) -> None:
+        try:
+            while self._reload_wanted:
+                self._reload_wanted = False
+                await self.reload()
+        finally:
+            self._tasks.discard(self._reloader)  # type: ignore[arg-type]
+            self._reloader = None
+
     def _on_sighup(self) -> None:
-        task = asyncio.create_task(self.reload())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.request_reload()
 
     def request_stop(self) -> None:
         """Ask the service to stop (what SIGINT/SIGTERM do)."""
