@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import hmac
+import json
 import logging
 import signal
 import time
@@ -38,6 +39,7 @@ from bot.store.sessions import SessionStore
 from bot.telegram.delivery import ChatPacer, RetryMiddleware, TolerantSession
 from bot.telegram.handlers import InFlight, build_dispatcher
 from bot.telegram.steps import Conversation, Runtime
+from bot.telegram.webhook_guard import ConnectionGuard, OutOfFilesLog
 from bot.words.i18n import N_
 
 log = logging.getLogger("kyr_bot")
@@ -45,6 +47,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FLUSH_SECONDS = 30.0
 PURGE_SECONDS = 3600.0
 DRAIN_SECONDS = 20.0
+# A webhook request must arrive whole within this many seconds of its connection opening (or
+# of the previous answer); at most this many connections are open (Telegram uses up to 40).
+WEBHOOK_READ_TIMEOUT = 10.0
+WEBHOOK_MAX_CONNECTIONS = 256
 
 # Shown in Telegram before the first message: what the bot is, that it is not a lawyer, and
 # that it keeps nothing that identifies anyone. Telegram allows 512 and 120 characters.
@@ -153,6 +159,7 @@ class BotService:
     _feeds: set[asyncio.Task[Any]] = field(default_factory=set)
     _recent: RecentIds = field(default_factory=RecentIds)
     _reloader: asyncio.Task[None] | None = None
+    _guard: ConnectionGuard | None = None
     _reload_wanted: bool = False
     _slots: asyncio.Semaphore = field(init=False)
 
@@ -314,12 +321,18 @@ class BotService:
         if not settings.webhook_secret:
             raise SettingsError("webhook mode needs WEBHOOK_SECRET (1-256 characters: letters, "
                                 "digits, _ and -), so only Telegram can post updates")
-        app = web.Application()
+        # Telegram's updates are small: 1 MB (aiohttp's default) is already generous.
+        app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post(settings.webhook_path, self._webhook_handler)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, keepalive_timeout=WEBHOOK_READ_TIMEOUT)
         await runner.setup()
-        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-        await site.start()
+        loop = asyncio.get_running_loop()
+        previous_handler = loop.get_exception_handler()
+        loop.set_exception_handler(OutOfFilesLog())
+        assert runner.server is not None
+        self._guard = ConnectionGuard(runner.server, WEBHOOK_MAX_CONNECTIONS, WEBHOOK_READ_TIMEOUT)
+        server = await loop.create_server(self._guard.protocol, settings.webhook_host,
+                                          settings.webhook_port, reuse_address=True)
         try:
             await self.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
                                        allowed_updates=self.dispatcher.resolve_used_update_types())
@@ -327,15 +340,39 @@ class BotService:
             self.ready.set()
             await self.stop_event.wait()
         finally:
+            server.close()
             await runner.cleanup()
+            loop.set_exception_handler(previous_handler)
 
     async def _webhook_handler(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
+        guard = self._guard
+        if guard is not None:
+            guard.request_started(request.transport)
+        try:
+            return await self._webhook_request(request)
+        finally:
+            if guard is not None:
+                guard.request_done(request.transport)
+
+    async def _webhook_request(self, request: web.Request) -> web.Response:
+        # A header that is not UTF-8 arrives with surrogates: compared as bytes, it never matches.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self.settings.webhook_secret.encode()):
             return web.Response(status=401, text="Unauthorized")
         try:
-            update = Update.model_validate(await request.json(), context={"bot": self.bot})
-        except (ValueError, ValidationError):
+            body = await asyncio.wait_for(request.read(), WEBHOOK_READ_TIMEOUT)
+        except TimeoutError:
+            return web.Response(status=408, text="Request Timeout")
+        try:
+            data = json.loads(body)
+        except RecursionError:  # nesting no update has: refused before it reaches pydantic
+            return web.Response(status=400, text="Bad Request")
+        except ValueError:
+            log.warning("ignored malformed webhook update")
+            return web.json_response({})
+        try:
+            update = Update.model_validate(data, context={"bot": self.bot})
+        except (ValueError, ValidationError, RecursionError):
             log.warning("ignored malformed webhook update")
             return web.json_response({})
         if not self._recent.first_time(update.update_id):
