@@ -8,6 +8,7 @@ and one line when storage works again.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sqlite3
 import time
@@ -19,8 +20,8 @@ log = logging.getLogger("kyr_bot.storage")
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
-    try:
-        import asyncpg
+    try:  # the PostgreSQL driver is optional (and untyped): looked up by name
+        asyncpg = importlib.import_module("asyncpg")
     except ImportError:
         return ()
     return (asyncpg.PostgresError, asyncpg.InterfaceError)

@@ -243,7 +243,8 @@ class BotService:
                 self._reload_wanted = False
                 await self.reload()
         finally:
-            self._tasks.discard(self._reloader)  # type: ignore[arg-type]
+            if self._reloader is not None:
+                self._tasks.discard(self._reloader)
             self._reloader = None
 
     def _on_sighup(self) -> None:
