@@ -71,10 +71,11 @@ async def main_async(args: argparse.Namespace) -> int:
     await service.runtime.store.close()
     rows: list[Stats] = [normal, reloading]
     print(f"{args.users} users pressing about once a second; tree of {args.nodes} steps per language")
-    print(f"{'phase':<10} {'updates':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(f"{'phase':<10} {'updates':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+          f"{'GC runs':>8} {'GC max ms':>10}")
     for stats in rows:
         print(f"{stats.name:<10} {stats.updates:>8} {stats.ms(0.5):>8.1f} {stats.ms(0.99):>8.1f} "
-              f"{stats.ms(1.0):>8.1f}")
+              f"{stats.ms(1.0):>8.1f} {stats.gc_count:>8} {stats.gc_max * 1000:>10.1f}")
     ratio = reloading.ms(0.99) / normal.ms(0.99)
     print(f"reloads completed: {len(took)}, each {min(took, default=0):.2f}-{max(took, default=0):.2f} s")
     print(f"p99 reloading / normal: {ratio:.2f} (target <= {TARGET_RATIO}: "

@@ -84,3 +84,24 @@ async def test_reloads_run_one_at_a_time_and_the_newest_request_wins(
         assert max(builds) == 1 and len(builds) <= 2  # never two trees at once, ten requests folded
         assert service.runtime.engine.tree.version == real_build(content, service.settings.locales_dir)\
             .tree.version  # what is served is what is on disk now
+
+
+async def test_a_replaced_tree_is_freed_without_touching_what_is_shared() -> None:
+    import weakref
+
+    from bot.telegram.release import release_gradually
+
+    class Node:
+        def __init__(self, children: list[Node], shared: dict[str, str]) -> None:
+            self.children = children
+            self.shared = shared
+
+    shared = {"kept": "by the new tree"}
+    leaves = [Node([], shared) for _ in range(5000)]
+    probes = [weakref.ref(leaf) for leaf in leaves[::500]]
+    holder: list[object] = [Node([Node(leaves[i:i + 100], shared) for i in range(0, 5000, 100)], shared)]
+    del leaves
+    freed = await release_gradually(holder)
+    assert holder == [] and freed > 5000
+    assert all(probe() is None for probe in probes)  # every node is gone
+    assert shared == {"kept": "by the new tree"}  # what another owner holds is left as it was
