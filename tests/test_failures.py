@@ -8,9 +8,6 @@ Bot API.
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +26,7 @@ from bot.telegram.runner import BotService
 from bot.telegram.steps import PRESS_AGAIN, TRY_AGAIN
 from e2e import PG_URL, bot_settings, running
 from fake_telegram import FakeTelegram, FakeUser
-from helpers import CONTENT
+from helpers import CONTENT, fill
 from tcp_proxy import TcpProxy
 
 TREE, _ = load_tree(CONTENT)
@@ -53,35 +50,6 @@ def storage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 def assert_no_ids(caplog: pytest.LogCaptureFixture, user: FakeUser, key: str) -> None:
     text = caplog.text
     assert str(user.chat_id) not in text and key not in text
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB file system of its own, so a test can fill it up."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mount)],
-            capture_output=True).returncode != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Write a file until the file system is full; return it."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return filler
 
 
 async def test_full_disk_tells_the_user_and_recovers(fake_telegram: FakeTelegram, small_disk: Path,

@@ -16,7 +16,7 @@ from bot.cli import EXIT_CONFIG, EXIT_RETRY, main
 from bot.store.sessions import SessionStore
 from e2e import TOKEN, free_port
 from fake_telegram import FakeTelegram
-from helpers import CONTENT, LOCALES, ROOT
+from helpers import CONTENT, LOCALES, ROOT, fill
 
 
 def base_env(data: Path) -> dict[str, str]:
@@ -166,3 +166,12 @@ async def test_webhook_port_in_use(fake_telegram: FakeTelegram, tmp_path: Path) 
 def test_systemd_unit_stops_restarting_on_configuration_errors() -> None:
     unit = (ROOT / "deploy" / "kyr-bot.service").read_text()
     assert f"RestartPreventExitStatus={EXIT_CONFIG}" in unit
+
+
+def test_full_data_folder_is_worth_a_retry(small_disk: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    fill(small_disk)
+    code, err = run_in_process(monkeypatch, capsys, base_env(small_disk / "data"))
+    assert code == EXIT_RETRY
+    line = one_line(err)
+    assert "full" in line and "free some space" in line, line
