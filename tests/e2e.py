@@ -67,6 +67,7 @@ async def clear_pg() -> None:
     async with store.engine.begin() as conn:
         await conn.execute(text("DELETE FROM sessions"))
         await conn.execute(text("DELETE FROM daily_counts"))
+        await conn.execute(text("DELETE FROM recent_updates"))
     await store.close()
 
 

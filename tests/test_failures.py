@@ -24,7 +24,7 @@ from bot.telegram import delivery as tg_delivery
 from bot.telegram.delivery import RetryMiddleware
 from bot.telegram.runner import BotService
 from bot.telegram.steps import PRESS_AGAIN, TRY_AGAIN
-from e2e import PG_URL, bot_settings, running
+from e2e import PG_URL, bot_settings, clear_pg, running
 from fake_telegram import FakeTelegram, FakeUser
 from helpers import CONTENT, fill
 from tcp_proxy import TcpProxy
@@ -86,6 +86,7 @@ async def test_full_disk_tells_the_user_and_recovers(fake_telegram: FakeTelegram
 async def test_postgresql_down_tells_the_user_and_recovers(fake_telegram: FakeTelegram, tmp_path: Path,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+    await clear_pg()  # the fake Bot API numbers updates from 1 in every test: forget earlier ones
     url = make_url(PG_URL)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()

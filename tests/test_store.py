@@ -33,6 +33,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path):
         async with s.engine.begin() as conn:
             await conn.execute(text("DELETE FROM sessions"))
             await conn.execute(text("DELETE FROM daily_counts"))
+            await conn.execute(text("DELETE FROM recent_updates"))
     yield s
     await s.close()
 
@@ -264,3 +265,24 @@ def test_session_key_is_an_hmac_not_the_chat_id() -> None:
     assert key == keyer.key(123456789) != SessionKeyer(b"y" * 32).key(123456789)
     with pytest.raises(ValueError):
         SessionKeyer(b"short")
+
+
+async def test_an_update_applied_once_across_replicas(store: SessionStore) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite one process serves, and the runner remembers recent update ids")
+    from bot.store.rows import AlreadyApplied
+
+    async with store.hold("k" * 64, 41):
+        assert await store.save("k" * 64, {"lang": "en", "node": "start"}, 0)
+    with pytest.raises(AlreadyApplied):  # the same update again, as another replica sees it
+        async with store.hold("k" * 64, 41):
+            raise AssertionError("not reached")
+    with pytest.raises(RuntimeError):  # a step that fails records nothing: a retry is applied
+        async with store.hold("k" * 64, 42):
+            raise RuntimeError("storage went away")
+    async with store.hold("k" * 64, 42):
+        pass
+    async with store.engine.connect() as conn:
+        ids = (await conn.execute(text("SELECT update_id FROM recent_updates ORDER BY 1"))).scalars().all()
+    assert ids == [41, 42]
+

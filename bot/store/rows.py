@@ -22,12 +22,16 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.tables import SESSIONS
+from bot.store.tables import RECENT_UPDATES, SESSIONS
 
 T = TypeVar("T")
 log = logging.getLogger("kyr_bot.store")
 # The transaction a step holds its session's lock in (PostgreSQL), with the engine it is on.
 _HELD: ContextVar[tuple[AsyncEngine, AsyncConnection] | None] = ContextVar("kyr_held", default=None)
+
+
+class AlreadyApplied(Exception):
+    """This update was applied before (Telegram delivered it again): nothing is to be done."""
 
 
 def _lock_id(key: str) -> int:
@@ -50,7 +54,8 @@ class SessionRows(Protocol):
     async def close(self) -> None:
         """Release what the rows hold (connections, threads)."""
 
-    def hold(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+    def hold(self, key: str, update_id: int | None,
+             day: date) -> contextlib.AbstractAsyncContextManager[None]:
         """Serialise steps of one session across processes for the duration of the block."""
 
 
@@ -137,7 +142,7 @@ class SqliteRows:
             self._checkpoint = None
 
     @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
+    async def hold(self, key: str, update_id: int | None, day: date) -> AsyncIterator[None]:
         """Nothing to hold: SQLite has one writer, and the revision check settles the rest."""
         yield
 
@@ -220,13 +225,21 @@ class SqlAlchemyRows:
         self._engine = engine
 
     @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold the session's lock (PostgreSQL) for the duration of the block."""
+    async def hold(self, key: str, update_id: int | None, day: date) -> AsyncIterator[None]:
+        """Hold the session's lock (PostgreSQL) for the duration of the block; with
+        ``update_id``, record it in the same transaction or raise :class:`AlreadyApplied`."""
         if self._engine.dialect.name != "postgresql":
             yield
             return
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         async with self._engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_id(key)})
+            if update_id is not None:
+                done = await conn.execute(pg_insert(RECENT_UPDATES).values(
+                    update_id=update_id, day=day).on_conflict_do_nothing())
+                if done.rowcount == 0:
+                    raise AlreadyApplied
             token = _HELD.set((self._engine, conn))
             try:
                 yield

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from bot.store.files import private_dir, private_file
 from bot.store.rows import SessionRows, SqlAlchemyRows, SqliteRows, sqlite_pragmas
 from bot.store.stats import SEARCH_MISS_EVENT, SEARCH_MISS_NODE
-from bot.store.tables import COUNTS, META, METADATA, SESSIONS
+from bot.store.tables import COUNTS, META, METADATA, RECENT_UPDATES, SESSIONS
 
 SCHEMA_VERSION = 1
 Migration = Callable[[AsyncConnection], Awaitable[None]]
@@ -82,7 +82,7 @@ class SessionStore:
         else:
             self._engine = create_async_engine(url, pool_pre_ping=True)
         async with self.engine.begin() as conn:
-            await conn.run_sync(METADATA.create_all, tables=[SESSIONS, COUNTS, META])
+            await conn.run_sync(METADATA.create_all, tables=[SESSIONS, COUNTS, META, RECENT_UPDATES])
             await self._migrate(conn)
         # Chosen once: sessions on a SQLite file skip SQLAlchemy (bot/store/rows.py says why).
         self._rows = SqliteRows(sqlite_file) if sqlite_file else SqlAlchemyRows(self._engine)
@@ -125,9 +125,13 @@ class SessionStore:
         return self._rows
 
     # -- sessions --------------------------------------------------------------------------
-    def hold(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Serialise steps of ``key``'s session across replicas while the block runs."""
-        return self.rows.hold(key)
+    def hold(self, key: str, update_id: int | None = None) -> contextlib.AbstractAsyncContextManager[None]:
+        """Serialise steps of ``key``'s session across replicas while the block runs.
+
+        With ``update_id``, raises :class:`AlreadyApplied` if a replica already applied that
+        update (PostgreSQL; a single SQLite process has the runner's memory of recent ids).
+        """
+        return self.rows.hold(key, update_id, self._today())
 
     async def load(self, key: str) -> tuple[dict[str, Any] | None, int]:
         """The saved state for ``key`` and its revision (``None, 0`` if there is none)."""
@@ -162,6 +166,8 @@ class SessionStore:
                 except (ValueError, KeyError, TypeError):
                     continue
             await conn.execute(delete(SESSIONS).where(SESSIONS.c.updated_day < cutoff))
+            await conn.execute(delete(RECENT_UPDATES).where(
+                RECENT_UPDATES.c.day < self._today() - timedelta(days=1)))
         await self.flush_counts()
         return len(rows)
 

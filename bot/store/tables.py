@@ -1,10 +1,12 @@
-"""The store's tables, declared with SQLModel: sessions, aggregate counts, store settings."""
+"""The store's tables, declared with SQLModel: sessions, aggregate counts, store settings, and
+the ids of recent updates (to apply one Telegram delivers twice only once)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 
@@ -38,7 +40,20 @@ class Meta(SQLModel, table=True):
     value: str
 
 
+class RecentUpdate(SQLModel, table=True):
+    """An update a replica applied, by Telegram's update_id only (no link to any session or chat).
+
+    Written with the step it caused (PostgreSQL, in the step's transaction), so a webhook update
+    Telegram delivers again, to any replica, is seen as done; rows older than a day are purged.
+    """
+
+    __tablename__ = "recent_updates"
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    day: date = Field(index=True)
+
+
 SESSIONS: Any = SessionRow.__table__  # type: ignore[attr-defined]
 COUNTS: Any = DailyCount.__table__  # type: ignore[attr-defined]
 META: Any = Meta.__table__  # type: ignore[attr-defined]
+RECENT_UPDATES: Any = RecentUpdate.__table__  # type: ignore[attr-defined]
 METADATA = SQLModel.metadata

@@ -41,18 +41,20 @@ def build_router(conversation: Conversation) -> Router:
     router = Router(name="kyr-bot")
 
     @router.message(F.chat.type == ChatType.PRIVATE)
-    async def on_message(message: Message, bot: Bot) -> None:
+    async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
         await conversation.handle(bot, message.chat.id, _language(message.from_user),
-                                  message_action(message), Origin(incoming=message.message_id))
+                                  message_action(message),
+                                  Origin(incoming=message.message_id, update_id=event_update.update_id))
 
     @router.callback_query()
-    async def on_button(query: CallbackQuery, bot: Bot) -> None:
+    async def on_button(query: CallbackQuery, bot: Bot, event_update: Update) -> None:
         message = query.message
         if message is None or message.chat.type != ChatType.PRIVATE:
             await bot.answer_callback_query(query.id)
             return
         await conversation.handle(bot, message.chat.id, _language(query.from_user),
-                                  actions.decode(query.data), Origin(query.id, message.message_id))
+                                  actions.decode(query.data),
+                                  Origin(query.id, message.message_id, update_id=event_update.update_id))
 
     return router
 

@@ -38,6 +38,7 @@ from bot.conversation.state import State
 from bot.store.cache import SessionCache
 from bot.store.health import STORAGE_ERRORS, StorageHealth
 from bot.store.keys import SessionKeyer
+from bot.store.rows import AlreadyApplied
 from bot.store.sessions import SessionStore
 from bot.telegram.delivery import ChatPacer
 from bot.telegram.methods import EditText, SendText, keyboard_json
@@ -74,6 +75,7 @@ class Origin:
     callback_id: str | None = None
     message_id: int | None = None  # the bot message whose button was pressed
     incoming: int | None = None  # the person's own message, remembered only so /forget deletes it
+    update_id: int | None = None  # Telegram's, to apply an update delivered twice only once
 
 
 class KeyedLocks:
@@ -130,8 +132,11 @@ class Conversation:
             await self._answer_callback(bot, origin.callback_id)
         key = self.rt.keyer.key(chat_id)
         try:
-            async with self.rt.locks.hold(key), self.rt.store.hold(key):
+            async with self.rt.locks.hold(key), self.rt.store.hold(key, origin.update_id):
                 old, state, screen = await self._step(key, language_code, action, origin)
+        except AlreadyApplied:  # Telegram delivered this update again: it was shown already
+            note(outcome="repeat")
+            return
         except SessionBusy:
             self.rt.sessions.drop(key)
             note(outcome="busy")
