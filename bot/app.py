@@ -11,12 +11,12 @@ from bot.conversation.engine import Engine
 
 
 def build_engine(content_dir: Path, locales_dir: Path | None) -> Engine:
-    """Load and check content and catalogs; raise ContentError on any error ``kyr-bot check`` reports."""
+    """Load and check content and catalogs; raise ContentError if either has errors."""
     report = check_content(content_dir, locales_dir)
     # A catalog error (broken HTML, wrong placeholders, an unreadable .po, no catalog folder)
     # stops a start or a reload like a content error: what runs is what the check passed.
     # Fuzzy and untranslated entries are warnings, shown in English meanwhile.
-    if report.errors:
+    if report.start_errors:
         raise ContentError(report.problems)
     # Untranslated steps are served in English (with a notice), unfinished languages hidden.
     return Engine(served(report.tree, report.status), report.i18n)

@@ -66,6 +66,12 @@ class Report:
         """
         return [p for p in self.errors if p not in self.i18n.problems and p not in self.expiry]
 
+    @property
+    def start_errors(self) -> list[Problem]:
+        """Errors that stop a start or a reload: content and catalog errors (an expired legal
+        review does not, as above; a broken catalog entry would reach users in English)."""
+        return [p for p in self.errors if p not in self.expiry]
+
 
 def _variant_name(node: Node, selection: Selection) -> str:
     """' (when who=relative)' for a conditional variant; '' for a node without groups."""
