@@ -58,18 +58,12 @@ class Report:
         return [p for p in self.problems if not p.is_error]
 
     @property
-    def content_errors(self) -> list[Problem]:
-        """Errors in the content files (the catalogs' own problems are not among them).
-
-        An expired legal review fails ``kyr-bot check`` but is not among them either: the bot
-        keeps helping people while the review is renewed.
-        """
-        return [p for p in self.errors if p not in self.i18n.problems and p not in self.expiry]
-
-    @property
     def start_errors(self) -> list[Problem]:
-        """Errors that stop a start or a reload: content and catalog errors (an expired legal
-        review does not, as above; a broken catalog entry would reach users in English)."""
+        """Errors that stop a start or a reload: content and catalog errors.
+
+        An expired legal review fails ``kyr-bot check`` but is not among them: the bot keeps
+        helping people while the review is renewed.
+        """
         return [p for p in self.errors if p not in self.expiry]
 
 
