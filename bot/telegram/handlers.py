@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -66,17 +67,22 @@ class InFlight:
         self.count = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # The same, for a thread: a reload's builder steps aside while it is clear (courtesy.py).
+        self.quiet = threading.Event()
+        self.quiet.set()
 
     def enter(self) -> None:
         """An update started."""
         self.count += 1
         self._idle.clear()
+        self.quiet.clear()
 
     def leave(self) -> None:
         """An update finished."""
         self.count -= 1
         if self.count == 0:
             self._idle.set()
+            self.quiet.set()
 
     async def wait(self, timeout: float) -> bool:
         """Wait until no update is in flight; False on timeout."""

@@ -37,6 +37,7 @@ from bot.conversation.engine import Engine
 from bot.settings import Settings, SettingsError
 from bot.store.keys import SessionKeyer, load_secret
 from bot.store.sessions import SessionStore
+from bot.telegram.courtesy import run_courteously
 from bot.telegram.delivery import ChatPacer, RetryMiddleware, TolerantSession
 from bot.telegram.handlers import InFlight, build_dispatcher
 from bot.telegram.release import release_gradually
@@ -219,8 +220,8 @@ class BotService:
         gc.disable()
         try:
             try:
-                engine = await asyncio.to_thread(build_engine, self.settings.content_dir,
-                                                 self.settings.locales_dir)
+                engine = await asyncio.to_thread(run_courteously, self.in_flight.quiet, build_engine,
+                                                 self.settings.content_dir, self.settings.locales_dir)
             except ContentError as exc:
                 errors = [p for p in exc.problems if p.is_error]
                 log.error("content reload refused, still serving version=%s errors=%d first=%s",
