@@ -49,6 +49,8 @@ class Settings:
     session_ttl_days: int = field(default=30, metadata=_at_least(1))
     log_level: str = "INFO"
     chat_min_interval: float = 1.0
+    chat_burst: int = field(default=3, metadata=_at_least(1))
+    global_messages_per_second: float = 30.0
     max_updates_in_flight: int = field(default=100, metadata=_at_least(1))
     bot_username: str = ""  # for the deep links and QR codes of the preview site
     legal_facts: Path = field(default_factory=lambda: PROJECT_ROOT.parent / "shared" / "legal-facts.md")

@@ -277,7 +277,7 @@ async def test_query_too_old_still_gets_the_step(data: Path) -> None:
 
 
 async def test_messages_to_one_chat_are_paced(fake_telegram: FakeTelegram, data: Path) -> None:
-    async with running(bot_settings(fake_telegram, data, CHAT_MIN_INTERVAL="0.3")):
+    async with running(bot_settings(fake_telegram, data, CHAT_MIN_INTERVAL="0.3", CHAT_BURST="1")):
         user = fake_telegram.user(3801)
         user.send_text("/start")
         user.send_text("/help")

@@ -3,7 +3,7 @@
 - :class:`RetryMiddleware` retries a Bot API call after 429 (waiting the full ``retry_after``,
   on every method, ``getUpdates`` too), after network errors and after 5xx answers (a proxy's
   HTML error page included), with exponential backoff.
-- :class:`ChatPacer` keeps at least ``interval`` seconds between messages to one chat.
+- :class:`ChatPacer` paces new messages (per chat and overall) as token buckets; taps are never paced.
 - :class:`TolerantSession` drops malformed updates from ``getUpdates`` instead of letting one
   bad update stall polling for everyone.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
@@ -80,23 +81,48 @@ class RetryMiddleware(BaseRequestMiddleware):
 
 
 class ChatPacer:
-    """Keeps messages to one chat at least ``interval`` seconds apart (Telegram's ~1/s)."""
+    """Paces new messages where Telegram limits them: per chat and for the whole bot.
 
-    def __init__(self, interval: float = 1.0) -> None:
+    Telegram allows about one new message a second to one chat, with short bursts, and about
+    30 a second overall. Each limit is a token bucket (kept as the time its budget is used up
+    until, the "generic cell rate" form): a chat may get ``burst`` messages at once, then one
+    every ``interval`` seconds; the bot may send ``global_burst`` at once, then
+    ``global_rate`` a second. Edits of the message a button is on and callback answers are not
+    paced at all: they answer a tap and Telegram does not limit them like new messages.
+    """
+
+    def __init__(self, interval: float = 1.0, burst: int = 3, global_rate: float = 30.0,
+                 global_burst: int = 30, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         self.interval = interval
-        self._next: dict[str, float] = {}
+        self.burst = max(1, burst)
+        self.global_interval = 1.0 / global_rate if global_rate > 0 else 0.0
+        self.global_burst = max(1, global_burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._chats: dict[str, float] = {}  # key -> when the chat's bucket is full again
+        self._all = 0.0
+
+    def book(self, key: str) -> float:
+        """Book the next new message to the chat behind ``key``; seconds to wait before sending."""
+        if self.interval <= 0:
+            return 0.0
+        now = self._clock()
+        chat_full = self._chats.get(key, now)
+        slot = max(now, chat_full - (self.burst - 1) * self.interval)
+        if self.global_interval > 0:
+            slot = max(slot, self._all - (self.global_burst - 1) * self.global_interval)
+            self._all = max(self._all, slot) + self.global_interval
+        self._chats[key] = max(chat_full, slot) + self.interval
+        if len(self._chats) > 10_000:  # a chat whose bucket is full again needs no entry
+            self._chats = {k: v for k, v in self._chats.items() if v > now}
+        return slot - now
 
     async def wait(self, key: str) -> None:
-        """Sleep until a message may go to the chat behind ``key`` and book the slot."""
-        if self.interval <= 0:
-            return
-        now = time.monotonic()
-        slot = max(now, self._next.get(key, 0.0))
-        self._next[key] = slot + self.interval
-        if len(self._next) > 10_000:
-            self._next = {k: v for k, v in self._next.items() if v > now}
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        """Sleep until a new message may go to the chat behind ``key`` (booking its slot)."""
+        delay = self.book(key)
+        if delay > 0:
+            await self._sleep(delay)
 
 
 class TolerantSession(AiohttpSession):

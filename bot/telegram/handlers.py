@@ -21,7 +21,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from bot.conversation import actions
 from bot.conversation.commands import parse_text
-from bot.telegram.steps import LOG_FIELDS, Conversation, Origin
+from bot.telegram.steps import CALLBACK_ANSWERED, LOG_FIELDS, Conversation, Origin
 
 log = logging.getLogger("kyr_bot.updates")
 
@@ -51,7 +51,8 @@ def build_router(conversation: Conversation) -> Router:
     async def on_button(query: CallbackQuery, bot: Bot, event_update: Update) -> None:
         message = query.message
         if message is None or message.chat.type != ChatType.PRIVATE:
-            await bot.answer_callback_query(query.id)
+            if not CALLBACK_ANSWERED.get():
+                await bot.answer_callback_query(query.id)
             return
         await conversation.handle(bot, message.chat.id, _language(query.from_user),
                                   actions.decode(query.data),

@@ -41,7 +41,7 @@ from bot.telegram.courtesy import run_courteously
 from bot.telegram.delivery import ChatPacer, RetryMiddleware, TolerantSession
 from bot.telegram.handlers import InFlight, build_dispatcher
 from bot.telegram.release import release_gradually
-from bot.telegram.steps import Conversation, Runtime
+from bot.telegram.steps import CALLBACK_ANSWERED, Conversation, Runtime
 from bot.telegram.webhook_guard import ConnectionGuard, OutOfFilesLog
 from bot.words.i18n import N_
 
@@ -190,7 +190,8 @@ class BotService:
             log.warning("SESSION_SECRET is not set: every replica must share the same secret, "
                         "or a user's session will not be found on another replica")
         runtime = Runtime(engine=engine, store=store, keyer=keyer,
-                          pacer=ChatPacer(settings.chat_min_interval))
+                          pacer=ChatPacer(settings.chat_min_interval, settings.chat_burst,
+                                          settings.global_messages_per_second))
         in_flight = InFlight()
         dispatcher = build_dispatcher(Conversation(runtime), in_flight)
         log.info("loaded languages=%s steps=%d content_version=%s ms=%.0f",
@@ -408,9 +409,18 @@ class BotService:
         # Beyond MAX_UPDATES_IN_FLIGHT, Telegram's request waits: memory stays bounded and
         # Telegram slows its deliveries instead.
         await self._slots.acquire()
-        task = asyncio.create_task(self.dispatcher.feed_update(self.bot, update))
+        query = update.callback_query
+        # Telegram runs a method given as the webhook's answer: a tap is answered there, at
+        # once and without a request of its own; the task below knows not to answer it again.
+        answered = CALLBACK_ANSWERED.set(query is not None)
+        try:
+            task = asyncio.create_task(self.dispatcher.feed_update(self.bot, update))
+        finally:
+            CALLBACK_ANSWERED.reset(answered)
         self._feeds.add(task)
         task.add_done_callback(self._feed_done)
+        if query is not None:
+            return web.json_response({"method": "answerCallbackQuery", "callback_query_id": query.id})
         return web.json_response({})
 
     def _feed_done(self, task: asyncio.Task[Any]) -> None:
