@@ -1,67 +1,162 @@
-"""A bare aiogram bot: the baseline ``bench/run.py`` compares kyr-bot with.
+"""Baselines ``bench/run.py`` compares kyr-bot with, each run as its own process.
 
-It does the least a button bot can: answer the button and edit the message with a fixed text
-and keyboard (or send them, for a typed message). ``python bench/bare_bot.py API_BASE`` runs it
-as its own process, long-polling a local Bot API server (``bench/run.py --mode http``); it
-imports only aiogram, so its memory is bare aiogram's.
+``python bench/bare_bot.py stock|tuned API_BASE [--webhook PORT]``
+
+- ``stock``: a button bot written as aiogram's documentation shows it (``Dispatcher``,
+  ``callback.answer()``, ``callback.message.edit_text(...)``, ``start_polling``, or
+  ``SimpleRequestHandler`` + ``setup_application`` for a webhook; INFO logging). It imports
+  only aiogram, so its memory and speed are stock aiogram's.
+- ``tuned``: the same bot with the generic speed-ups any aiogram bot could take, the ones
+  kyr-bot takes too: aiogram's types built on first use (``bot/telegram/lazy_aiogram.py``,
+  imported before aiogram), ``gc.freeze()`` after start, keyboards sent as ready JSON and
+  Telegram's answers to edits and sends not parsed into ``Message`` objects.
+
+Both do the least a button bot can: answer the tap and edit the message to a new text with a
+fixed keyboard (or send them, for a typed message). The text changes on every update, so
+Telegram never answers "message is not modified".
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
+import logging
 import sys
+from pathlib import Path
 
-from aiogram import Bot, Dispatcher, Router
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+TUNED = len(sys.argv) > 1 and sys.argv[1] == "tuned"
+if TUNED:  # before aiogram, so that aiogram builds its types on first use
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import bot.telegram.lazy_aiogram as lazy  # isort: skip
+
+import gc  # noqa: E402
+import json  # noqa: E402
+from typing import Any  # noqa: E402
+
+from aiogram import Bot, Dispatcher  # noqa: E402
+from aiogram.client.default import DefaultBotProperties  # noqa: E402
+from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
+from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
+from aiogram.enums import ParseMode  # noqa: E402
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetUpdates, SendMessage  # noqa: E402
+from aiogram.methods.base import Response  # noqa: E402
+from aiogram.types import (  # noqa: E402
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application  # noqa: E402
+from aiohttp import web  # noqa: E402
 
 TOKEN = "123456:BENCH"
-BARE_TEXT = ("<b>A fixed answer</b>\n\n" + "This is the same text every time, about as long as a "
-             "step of the guide. " * 8).strip()
-BARE_KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[
-    [InlineKeyboardButton(text=f"Choice {c}", callback_data=f"1:g:bare-{c}")] for c in "abc"
-] + [
-    [InlineKeyboardButton(text="◀️ Back", callback_data="1:b"),
-     InlineKeyboardButton(text="🏠 Main menu", callback_data="1:h")],
-    [InlineKeyboardButton(text="🌐 Language", callback_data="1:L"),
-     InlineKeyboardButton(text="🗑 Delete my data", callback_data="1:fa")],
-])
+SECRET = "bench-secret"
+WEBHOOK_URL = "https://bench.example.org/webhook"
+TEXT = ("<b>A fixed answer</b>\n\n" + "This is the same text every time, about as long as a "
+        "step of the guide. " * 8).strip()
+ROWS = [[("Choice a", "1:g:bare-a")], [("Choice b", "1:g:bare-b")], [("Choice c", "1:g:bare-c")],
+        [("◀️ Back", "1:b"), ("🏠 Main menu", "1:h")],
+        [("🌐 Language", "1:L"), ("🗑 Delete my data", "1:fa")]]
+KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[
+    [InlineKeyboardButton(text=label, callback_data=data) for label, data in row] for row in ROWS])
+KEYBOARD_JSON = json.dumps({"inline_keyboard": [[{"text": label, "callback_data": data}
+                                                 for label, data in row] for row in ROWS]},
+                           ensure_ascii=False, separators=(",", ":"))
+_counter = itertools.count(1)
 
 
-def bare_dispatcher() -> Dispatcher:
-    """A dispatcher doing the least a button bot can: answer, edit (buttons) or send (messages)."""
-    router = Router(name="bare")
+def text() -> str:
+    """A new text each time (as a real bot's screens differ)."""
+    return f"{TEXT}\n\n#{next(_counter)}"
 
-    @router.callback_query()
-    async def on_button(query: CallbackQuery, bot: Bot) -> None:
-        await query.answer()
-        message = query.message
-        if message is not None:
-            with contextlib.suppress(TelegramBadRequest):  # "not modified" on the fake server
-                await bot.edit_message_text(text=BARE_TEXT, chat_id=message.chat.id,
-                                            message_id=message.message_id, reply_markup=BARE_KEYBOARD)
 
-    @router.message()
+class SendText(SendMessage):
+    """``sendMessage`` with the keyboard as JSON text; the answer stays plain JSON."""
+
+    __returning__ = Any  # type: ignore[assignment]
+    reply_markup: str | None = None  # type: ignore[assignment]
+
+
+class EditText(EditMessageText):
+    """``editMessageText`` with the keyboard as JSON text; the answer stays plain JSON."""
+
+    __returning__ = Any  # type: ignore[assignment]
+    reply_markup: str | None = None  # type: ignore[assignment]
+
+
+def stock_dispatcher() -> Dispatcher:
+    """The handlers as aiogram's documentation writes them."""
+    dp = Dispatcher()
+
+    @dp.callback_query()
+    async def on_button(callback: CallbackQuery) -> None:
+        await callback.answer()
+        if isinstance(callback.message, Message):
+            await callback.message.edit_text(text(), reply_markup=KEYBOARD)
+
+    @dp.message()
     async def on_message(message: Message) -> None:
-        await message.answer(BARE_TEXT, reply_markup=BARE_KEYBOARD)
+        await message.answer(text(), reply_markup=KEYBOARD)
 
-    dispatcher = Dispatcher()
-    dispatcher.include_router(router)
-    return dispatcher
+    return dp
 
 
-async def poll(api_base: str) -> None:
-    """Long-poll ``api_base`` until SIGTERM or SIGINT."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
-    bot = Bot(TOKEN, session=session, default=DefaultBotProperties(
-        parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
-    await bare_dispatcher().start_polling(bot, handle_signals=True, polling_timeout=10)
+def tuned_dispatcher() -> Dispatcher:
+    """The same handlers, with ready keyboards and unparsed answers."""
+    dp = Dispatcher(disable_fsm=True)
+
+    @dp.callback_query()
+    async def on_button(callback: CallbackQuery, bot: Bot) -> None:
+        await callback.answer()
+        if callback.message is not None:
+            await bot(EditText(chat_id=callback.message.chat.id, text=text(),
+                               message_id=callback.message.message_id, reply_markup=KEYBOARD_JSON))
+
+    @dp.message()
+    async def on_message(message: Message, bot: Bot) -> None:
+        await bot(SendText(chat_id=message.chat.id, text=text(), reply_markup=KEYBOARD_JSON))
+
+    return dp
+
+
+HELD: list[Any] = []
+
+
+def tune() -> None:
+    """Build what the first update needs now, hold pydantic's response models, freeze the heap."""
+    lazy.resolve_names()
+    Update.model_rebuild()
+    HELD.extend(Response[m.__returning__] for m in (SendText, AnswerCallbackQuery, GetUpdates))
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
+def main() -> None:
+    """Run the bot: long polling, or a webhook on 127.0.0.1:PORT."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout)
+    api_base = sys.argv[2]
+    port = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--webhook" else 0
+    dp = tuned_dispatcher() if TUNED else stock_dispatcher()
+    bot = Bot(token=TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)),
+              default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+    if TUNED:
+        dp.startup.register(tune)
+    if not port:
+        asyncio.run(dp.start_polling(bot))
+        return
+
+    async def on_startup(bot: Bot) -> None:
+        await bot.set_webhook(WEBHOOK_URL, secret_token=SECRET)
+
+    dp.startup.register(on_startup)
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=SECRET).register(app, path="/webhook")
+    setup_application(app, dp, bot=bot)
+    web.run_app(app, host="127.0.0.1", port=port, print=None)
 
 
 if __name__ == "__main__":
-    asyncio.run(poll(sys.argv[1]))
+    main()
