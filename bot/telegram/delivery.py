@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import (
     ClientDecodeError,
@@ -29,6 +28,8 @@ from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import Update
 from pydantic import ValidationError
+
+from bot.telegram.methods import JsonRequests
 
 log = logging.getLogger("kyr_bot.delivery")
 
@@ -125,8 +126,8 @@ class ChatPacer:
             await self._sleep(delay)
 
 
-class TolerantSession(AiohttpSession):
-    """An aiohttp session that replaces malformed updates in ``getUpdates`` by empty ones.
+class TolerantSession(JsonRequests):
+    """An aiohttp session (JSON bodies) that replaces malformed updates in ``getUpdates`` by empty ones.
 
     The empty update keeps its ``update_id`` so polling moves past it; the dispatcher then
     ignores it. Nothing of its content is logged.

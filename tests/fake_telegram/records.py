@@ -40,6 +40,7 @@ class Call:
     result: Any = None
     via: str = "http"  # "http", or "webhook-reply" for a method returned in a webhook answer
     fault: str | None = None  # "fail", "drop" or "delay" when a fault was injected
+    content_type: str = ""  # of the request body: "application/json", "multipart/form-data"...
     alive: Callable[[], bool] = field(default=lambda: True, repr=False, compare=False)
 
     @property

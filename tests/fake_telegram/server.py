@@ -561,6 +561,7 @@ class FakeTelegram(BotApiMethods):
                 bad_body = False
             chat_id = params.get("chat_id")
             call = Call(method, params, time.monotonic(), chat_id)
+            call.content_type = request.content_type if request.body_exists else ""
             self.requests.append(call)
             if not TOKEN_PATTERN.match(token):
                 return self._error(call, ApiError(401, "Unauthorized"))
