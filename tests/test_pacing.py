@@ -110,3 +110,36 @@ async def test_webhook_answers_the_tap_in_its_http_reply(fake_telegram: FakeTele
     assert [a.via for a in answers] == ["webhook-reply"]  # answered once, in the reply
     assert fake_telegram.unanswered_callbacks() == []
     assert fake_telegram.violations == []
+
+
+async def test_calls_go_as_json_and_documents_as_multipart(fake_telegram: FakeTelegram,
+                                                           data: Path) -> None:
+    async with running(bot_settings(fake_telegram, data)):
+        user = fake_telegram.user(6301)
+        user.send_text("/start")
+        await user.wait_reply()
+        user.press("1:g:tc-start")
+        await user.wait_reply()
+        user.send_text("/lawyer")
+        await user.wait_reply(2)
+    kinds = {c.method: c.content_type for c in fake_telegram.requests if c.method != "getUpdates"}
+    for method in ("sendMessage", "editMessageText", "answerCallbackQuery", "setMyCommands"):
+        assert kinds[method] == "application/json", (method, kinds[method])
+    assert kinds["sendDocument"] == "multipart/form-data"
+    assert fake_telegram.documents(6301) and fake_telegram.violations == []
+
+
+def test_no_handler_or_filter_runs_in_a_thread() -> None:
+    from bot.telegram.handlers import InFlight, build_dispatcher
+    from bot.telegram.steps import Conversation
+
+    # aiogram hands every callable that is not a coroutine function to asyncio.to_thread.
+    dispatcher = build_dispatcher(Conversation(None), InFlight())  # type: ignore[arg-type]
+    observers = [observer for router in dispatcher.chain_tail
+                 for observer in router.observers.values()]
+    handlers = [handler for observer in observers for handler in observer.handlers]
+    assert handlers
+    for handler in handlers:
+        assert handler.awaitable, handler.callback
+        for check in handler.filters or []:
+            assert check.awaitable, check.callback

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, Dispatcher, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
@@ -37,11 +37,18 @@ def _language(user: User | None) -> str | None:
     return user.language_code if user is not None else None
 
 
+async def in_private_chat(message: Message) -> bool:
+    """Whether a message was sent in a private chat with the bot."""
+    # A coroutine, not ``F.chat.type == ...``: aiogram runs a plain function or magic filter in
+    # a thread (``asyncio.to_thread``), a hop per typed message for one comparison.
+    return message.chat.type == ChatType.PRIVATE
+
+
 def build_router(conversation: Conversation) -> Router:
     """The router with the message and button handlers."""
     router = Router(name="kyr-bot")
 
-    @router.message(F.chat.type == ChatType.PRIVATE)
+    @router.message(in_private_chat)
     async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
         await conversation.handle(bot, message.chat.id, _language(message.from_user),
                                   message_action(message),
