@@ -51,3 +51,34 @@ def test_size_zero_turns_the_cache_off() -> None:
     cache = SessionCache(size=0)
     cache.put("k", State(lang="en"), 1)
     assert cache.get("k") is None
+
+
+def test_bounded_in_bytes_whatever_the_sessions_hold() -> None:
+    from bot.store.cache import entry_bytes
+
+    short = State(lang="en", node="start")
+    long = State(lang="en", node="n", facts=(("k", "v" * 50),) * 10,
+                 trail=tuple((f"node-{i}", (("k", "v" * 50),)) for i in range(30)))
+    assert entry_bytes("k" * 64, long) > 5 * entry_bytes("k" * 64, short)
+    budget = 20 * entry_bytes("k" * 64, long)
+    cache = SessionCache(size=10_000, max_bytes=budget)
+    for i in range(1000):
+        cache.put(f"{i:064d}", long, 1)
+        assert cache.bytes <= budget
+    assert len(cache) == 20  # the entry count alone would have kept all 1000
+    assert cache.get(f"{999:064d}") is not None and cache.get(f"{0:064d}") is None
+    for key in cache.held_keys():
+        cache.drop(key)
+    assert cache.bytes == 0 and len(cache) == 0
+
+
+def test_replacing_an_entry_counts_its_bytes_once() -> None:
+    cache = SessionCache(size=10)
+    cache.put("k", State(lang="en"), 1)
+    first = cache.bytes
+    cache.put("k", State(lang="en"), 2)
+    assert cache.bytes == first
+    cache.put("big", State(lang="en", facts=(("k", "v" * 10_000),)), 1)
+    tiny = SessionCache(size=10, max_bytes=first * 2)
+    tiny.put("big", State(lang="en", facts=(("k", "v" * 10_000),)), 1)
+    assert len(tiny) == 0 and tiny.bytes == 0  # larger than the whole budget: not kept
