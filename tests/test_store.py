@@ -167,6 +167,73 @@ async def test_purge_expires_old_sessions_and_counts_where_they_stopped(tmp_path
     await store.close()
 
 
+async def test_purge_goes_in_batches_and_shrinks_the_file(store: SessionStore) -> None:
+    day = [date(2026, 1, 1)]
+    store._today = lambda: day[0]  # the fixture's store, on SQLite and on PostgreSQL
+    filler = "x" * 2000  # large states, so that deleting them frees many pages
+    for i in range(230):
+        await store.save(f"old{i:03d}", {"lang": "fr", "node": f"n{i % 3}", "pad": filler}, 0)
+    await store.save("bad", {"lang": "en"}, 0)  # no node: deleted, not counted
+    day[0] += timedelta(days=40)
+    await store.save("new", {"lang": "en", "node": "start"}, 0)
+    size = _file_size(store)
+    assert await store.purge(30, batch=50) == 231
+    assert await store.session_count() == 1 and (await store.load("new"))[0] is not None
+    stops = {(lang, node): n for d, lang, node, event, n in await store.stats() if event == "stop"}
+    assert stops == {("fr", "n0"): 77, ("fr", "n1"): 77, ("fr", "n2"): 76}
+    if size is not None:  # SQLite: the freed pages went back to the file system
+        assert _file_size(store) < size / 4
+
+
+def _file_size(store: SessionStore) -> int | None:
+    """Bytes of a SQLite store's file and its write-ahead log; None on PostgreSQL."""
+    if not store.url.startswith("sqlite"):
+        return None
+    path = Path(store.url.split("///", 1)[1])
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def test_a_new_database_vacuums_incrementally_and_an_old_one_is_switched(tmp_path: Path) -> None:
+    from bot.store.rows import ensure_incremental_vacuum
+
+    async def open_close(path: Path) -> None:
+        store = SessionStore(f"sqlite+aiosqlite:///{path}")
+        await store.open()
+        await store.save("kept", {"lang": "es", "node": "tc-fear"}, 0)
+        await store.close()
+
+    asyncio.run(open_close(tmp_path / "new.db"))
+    assert _auto_vacuum(tmp_path / "new.db") == 2
+    assert not ensure_incremental_vacuum(str(tmp_path / "new.db"))  # nothing to do
+    old = tmp_path / "old.db"  # as the previous version made it: WAL, no auto_vacuum
+    asyncio.run(open_close(old))
+    db = sqlite3.connect(old, isolation_level=None)
+    db.execute("PRAGMA auto_vacuum=NONE")
+    db.execute("VACUUM")
+    assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 0
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+    async def reopen() -> tuple[dict | None, int]:
+        store = SessionStore(f"sqlite+aiosqlite:///{old}")
+        await store.open()
+        try:
+            return await store.load("kept")
+        finally:
+            await store.close()
+
+    assert asyncio.run(reopen())[0] == {"lang": "es", "node": "tc-fear"}
+    assert _auto_vacuum(old) == 2
+
+
+def _auto_vacuum(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("PRAGMA auto_vacuum").fetchone()[0])
+    finally:
+        db.close()
+
+
 async def test_counts_are_aggregated_and_small_numbers_hidden(store: SessionStore) -> None:
     for _ in range(7):
         store.count("es", "tc-start")

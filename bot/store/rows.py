@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -51,6 +52,13 @@ class SessionRows(Protocol):
     async def delete(self, key: str) -> bool:
         """Delete a session; True if there was one."""
 
+    async def purge_batch(self, cutoff: date, limit: int) -> tuple[int, list[tuple[str, str]]]:
+        """Delete up to ``limit`` sessions unused since before ``cutoff``: how many, and where
+        each one stopped (language, node) when its state is readable."""
+
+    async def shrink(self) -> None:
+        """Give the space of deleted rows back to the file system, where the database can."""
+
     async def close(self) -> None:
         """Release what the rows hold (connections, threads)."""
 
@@ -59,9 +67,20 @@ class SessionRows(Protocol):
         """Serialise steps of one session across processes for the duration of the block."""
 
 
+def stop_place(payload: str) -> tuple[str, str] | None:
+    """(language, node) of a stored state, or None if it cannot be read."""
+    try:
+        data = json.loads(payload)
+        return str(data["lang"]), str(data["node"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL, normal syncs, a 5 s wait for the lock and zeroed deletes, on every SQLite connection."""
     cursor = dbapi_connection.cursor()
+    # Takes effect on a new database (before its first table); older ones: ensure_incremental_vacuum.
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     # A deleted session's bytes are overwritten with zeros, not left in a free page.
     cursor.execute("PRAGMA secure_delete=ON")
@@ -83,6 +102,7 @@ class SqliteRows:
     """
 
     CHECKPOINT_EVERY = 1000
+    VACUUM_PAGES = 1000
 
     def __init__(self, path: str) -> None:
         self._path = path
@@ -196,6 +216,40 @@ class SqliteRows:
             log.warning("sqlite log not truncated after a forget (readers kept it busy); "
                         "the next checkpoint will")
 
+    async def purge_batch(self, cutoff: date, limit: int) -> tuple[int, list[tuple[str, str]]]:
+        """Delete up to ``limit`` expired sessions in one short transaction on the store's thread."""
+        def job(db: sqlite3.Connection) -> tuple[int, list[tuple[str, str]]]:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute("SELECT key, state FROM sessions WHERE updated_day < ? LIMIT ?",
+                                  (cutoff.isoformat(), limit)).fetchall()
+                db.executemany("DELETE FROM sessions WHERE key = ?", [(r[0],) for r in rows])
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return len(rows), [place for r in rows if (place := stop_place(r[1])) is not None]
+
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, lambda: job(self._slow_db()))
+
+    async def shrink(self) -> None:
+        """Truncate free pages off the file a few at a time, then the write-ahead log."""
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._shrink_now)
+
+    def _shrink_now(self) -> None:
+        db = self._slow_db()
+        if db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:  # INCREMENTAL
+            free = db.execute("PRAGMA freelist_count").fetchone()[0]
+            while free > 0:
+                # A step at a time: each holds the write lock only briefly.
+                db.execute(f"PRAGMA incremental_vacuum({self.VACUUM_PAGES})").fetchall()
+                left = db.execute("PRAGMA freelist_count").fetchone()[0]
+                if left >= free:
+                    break
+                free = left
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
     def _close_slow(self) -> None:
         if self._slow is not None:
             self._slow.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -300,5 +354,35 @@ class SqlAlchemyRows:
             result = await conn.execute(delete(SESSIONS).where(SESSIONS.c.key == key))
         return bool(result.rowcount)
 
+    async def purge_batch(self, cutoff: date, limit: int) -> tuple[int, list[tuple[str, str]]]:
+        """Delete up to ``limit`` expired sessions in one short transaction."""
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(select(SESSIONS.c.key, SESSIONS.c.state)
+                                       .where(SESSIONS.c.updated_day < cutoff).limit(limit))).all()
+            if rows:
+                await conn.execute(delete(SESSIONS).where(SESSIONS.c.key.in_([r[0] for r in rows])))
+        return len(rows), [place for r in rows if (place := stop_place(r[1])) is not None]
+
+    async def shrink(self) -> None:
+        """Nothing to do: PostgreSQL's autovacuum reuses the space."""
+
     async def close(self) -> None:
         """Nothing to release: the engine belongs to the store."""
+
+
+def ensure_incremental_vacuum(path: str) -> bool:
+    """Switch an existing SQLite file to ``auto_vacuum=INCREMENTAL`` (one VACUUM); True if it ran.
+
+    A database created by this version already has it; an older one is rebuilt once, keeping
+    every row, so that purges can give space back to the file system.
+    """
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        if db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+            return False
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        db.execute("VACUUM")
+        return True
+    finally:
+        db.close()

@@ -15,8 +15,10 @@ the missing steps in order inside one transaction, so existing sessions are kept
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
@@ -28,10 +30,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.store.files import private_dir, private_file
-from bot.store.rows import SessionRows, SqlAlchemyRows, SqliteRows, sqlite_pragmas
+from bot.store.rows import (
+    SessionRows,
+    SqlAlchemyRows,
+    SqliteRows,
+    ensure_incremental_vacuum,
+    sqlite_pragmas,
+)
 from bot.store.stats import SEARCH_MISS_EVENT, SEARCH_MISS_NODE
 from bot.store.tables import COUNTS, META, METADATA, RECENT_UPDATES, SESSIONS
 
+log = logging.getLogger("kyr_bot.store")
 SCHEMA_VERSION = 1
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 # MIGRATIONS[n] upgrades a database from version n to n + 1.
@@ -84,6 +93,8 @@ class SessionStore:
         async with self.engine.begin() as conn:
             await conn.run_sync(METADATA.create_all, tables=[SESSIONS, COUNTS, META, RECENT_UPDATES])
             await self._migrate(conn)
+        if sqlite_file and ensure_incremental_vacuum(sqlite_file):
+            log.info("sqlite file switched to incremental vacuum (one-time rebuild)")
         # Chosen once: sessions on a SQLite file skip SQLAlchemy (bot/store/rows.py says why).
         self._rows = SqliteRows(sqlite_file) if sqlite_file else SqlAlchemyRows(self._engine)
 
@@ -153,23 +164,29 @@ class SessionStore:
         """Delete a session now; True if there was one."""
         return await self.rows.delete(key)
 
-    async def purge(self, ttl_days: int) -> int:
-        """Delete sessions unused for ``ttl_days``; count where each one stopped. Returns how many."""
+    async def purge(self, ttl_days: int, batch: int = 1000) -> int:
+        """Delete sessions unused for ``ttl_days``; count where each one stopped. Returns how many.
+
+        In short batches (on SQLite, on the store's thread), so users are served between
+        them; then the freed space is given back to the file system.
+        """
         cutoff = self._today() - timedelta(days=ttl_days)
+        total = 0
+        while True:
+            deleted, places = await self.rows.purge_batch(cutoff, batch)
+            for lang, node in places:
+                self.count(lang, node, "stop")
+            total += deleted
+            if deleted < batch:
+                break
+            await asyncio.sleep(0)  # let waiting steps run between batches
         async with self.engine.begin() as conn:
-            rows = (await conn.execute(
-                select(SESSIONS.c.state).where(SESSIONS.c.updated_day < cutoff))).all()
-            for (payload,) in rows:
-                try:
-                    data = json.loads(payload)
-                    self.count(str(data["lang"]), str(data["node"]), "stop")
-                except (ValueError, KeyError, TypeError):
-                    continue
-            await conn.execute(delete(SESSIONS).where(SESSIONS.c.updated_day < cutoff))
             await conn.execute(delete(RECENT_UPDATES).where(
                 RECENT_UPDATES.c.day < self._today() - timedelta(days=1)))
         await self.flush_counts()
-        return len(rows)
+        if total:
+            await self.rows.shrink()
+        return total
 
     async def has_sessions(self) -> bool:
         """Whether any session is stored."""
