@@ -389,7 +389,7 @@ def report(runs: list[Run], targets: list[Target], args: argparse.Namespace) -> 
         return [r for r in runs if (r.target, r.transport, r.phase) == (target, transport, phase)]
 
     def row(*cells: object) -> None:
-        print(f"{cells[0]!s:<22}{cells[1]!s:<9}" + "".join(f"{c!s:>18}" for c in cells[2:]))
+        print(f"{cells[0]!s:<22}{cells[1]!s:<9}" + "".join(f"{c!s:>21}" for c in cells[2:]))
 
     print(f"\nSATURATED: {args.users} users pressing without pause for {args.seconds:.0f} s "
           f"(min/median/max of {args.repeat} runs; kyr-bot with CHAT_MIN_INTERVAL=0)")
@@ -403,21 +403,22 @@ def report(runs: list[Run], targets: list[Target], args: argparse.Namespace) -> 
                     spread([quantile_ms(r.taps + r.texts, 0.99) for r in rs]),
                     spread([r.cpu_ms for r in rs], "{:.2f}"), spread([r.rss_mb for r in rs], "{:.1f}"),
                     spread([r.load for r in rs], "{:.2f}"))
-    print(f"\nPACED (production defaults: pacer on, INFO logging): {args.users} users tapping about "
-          f"once a second + 1 user tapping 3 times a second, {args.paced_seconds:.0f} s; "
-          "press-to-edit in ms (typed: message to reply)")
-    row("bot", "via", "tap p50", "tap p99", "fast tapper p50", "fast tapper p99", "typed p50",
-        "peak RSS MB", "load 1m")
-    for transport in args.transports:
-        for t in targets:
-            rs = pick(t.name, transport, "paced")
-            if rs:
-                row(t.name, transport, spread([quantile_ms(r.taps, 0.5) for r in rs], "{:.1f}"),
-                    spread([quantile_ms(r.taps, 0.99) for r in rs], "{:.1f}"),
-                    spread([quantile_ms(r.fast, 0.5) for r in rs], "{:.1f}"),
-                    spread([quantile_ms(r.fast, 0.99) for r in rs], "{:.1f}"),
-                    spread([quantile_ms(r.texts, 0.5) for r in rs]),
-                    spread([r.rss_mb for r in rs], "{:.1f}"), spread([r.load for r in rs], "{:.2f}"))
+    if any(r.phase == "paced" for r in runs):
+        print(f"\nPACED (production defaults: pacer on, INFO logging): {args.users} users tapping about "
+              f"once a second + 1 user tapping 3 times a second, {args.paced_seconds:.0f} s; "
+              "press-to-edit in ms (typed: message to reply)")
+        row("bot", "via", "tap p50", "tap p99", "fast tapper p50", "fast tapper p99", "typed p50",
+            "peak RSS MB", "load 1m")
+        for transport in args.transports:
+            for t in targets:
+                rs = pick(t.name, transport, "paced")
+                if rs:
+                    row(t.name, transport, spread([quantile_ms(r.taps, 0.5) for r in rs], "{:.1f}"),
+                        spread([quantile_ms(r.taps, 0.99) for r in rs], "{:.1f}"),
+                        spread([quantile_ms(r.fast, 0.5) for r in rs], "{:.1f}"),
+                        spread([quantile_ms(r.fast, 0.99) for r in rs], "{:.1f}"),
+                        spread([quantile_ms(r.texts, 0.5) for r in rs]),
+                        spread([r.rss_mb for r in rs], "{:.1f}"), spread([r.load for r in rs], "{:.2f}"))
     errors = sum(r.errors for r in runs)
     print(f"\nfake server violations or bot crashes: {errors}; load average now "
           f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min) on {os.cpu_count()} cores")
