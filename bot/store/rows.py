@@ -235,20 +235,24 @@ class SqliteRows:
 
     async def shrink(self) -> None:
         """Truncate free pages off the file a few at a time, then the write-ahead log."""
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._shrink_now)
+        loop = asyncio.get_running_loop()
+        # One step per job on the store's thread: writes waiting for it go in between.
+        while await loop.run_in_executor(self._pool, self._vacuum_step):
+            pass
+        await loop.run_in_executor(self._pool, lambda: self._slow_db().execute(
+            "PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
-    def _shrink_now(self) -> None:
+    def _vacuum_step(self) -> bool:
+        """Give up to ``VACUUM_PAGES`` free pages back; True if some were and more are left."""
         db = self._slow_db()
-        if db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:  # INCREMENTAL
-            free = db.execute("PRAGMA freelist_count").fetchone()[0]
-            while free > 0:
-                # A step at a time: each holds the write lock only briefly.
-                db.execute(f"PRAGMA incremental_vacuum({self.VACUUM_PAGES})").fetchall()
-                left = db.execute("PRAGMA freelist_count").fetchone()[0]
-                if left >= free:
-                    break
-                free = left
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # not INCREMENTAL
+            return False
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        if free == 0:
+            return False
+        db.execute(f"PRAGMA incremental_vacuum({self.VACUUM_PAGES})").fetchall()
+        left = db.execute("PRAGMA freelist_count").fetchone()[0]
+        return 0 < left < free
 
     def _close_slow(self) -> None:
         if self._slow is not None:
