@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import os
 import shutil
 import socket
@@ -126,10 +127,11 @@ class BenchTelegram(FakeTelegram):
 class Driver:
     """Sends a user's next update (queued for polling, or posted to the webhook); times the reply."""
 
-    def __init__(self, fake: BenchTelegram, replies_for_sheet: int, webhook: str = "") -> None:
+    def __init__(self, fake: BenchTelegram, replies_for_sheet: int, webhook: str = "",
+                 more_webhooks: tuple[str, ...] = ()) -> None:
         self.fake = fake
         self.sheet_replies = replies_for_sheet
-        self.webhook = webhook
+        self.webhooks = itertools.cycle((webhook, *more_webhooks))  # round-robin, as a balancer
         self.session: ClientSession | None = None
         if webhook:  # Telegram opens at most 40 connections to a webhook by default
             self.session = ClientSession(connector=TCPConnector(limit=40),
@@ -159,7 +161,7 @@ class Driver:
             update = self.fake.make_message_update(user.chat_id, payload, user=fake_user.as_dict())
         started = time.perf_counter()
         if self.session is not None:
-            await self.fake.deliver(self.session, self.webhook, update)
+            await self.fake.deliver(self.session, next(self.webhooks), update)
         else:
             self.fake.queue_update(update)
         done = await asyncio.wait_for(future, 60)
@@ -261,6 +263,7 @@ class Target:
     kind: str  # "kyr-bot", "stock" or "tuned"
     root: Path = ROOT
     env: tuple[tuple[str, str], ...] = ()
+    replicas: int = 1  # webhook processes behind a round-robin balancer (one database)
 
     def command(self, api_base: str, port: int) -> list[str]:
         """The command line that starts it."""
@@ -338,21 +341,24 @@ async def one_run(target: Target, transport: str, phase: str, args: argparse.Nam
     """Start a fresh process of ``target``, warm it up, run one phase, stop it."""
     fake = BenchTelegram()
     await fake.start()
-    port = free_port() if transport == "webhook" else 0
+    ports = [free_port() for _ in range(target.replicas)] if transport == "webhook" else [0]
     data = temp / f"{target.name}-{transport}".replace(" ", "-").replace("@", "-")
     run = Run(target.name, transport, phase)
     paced = phase == "paced"
-    process = await start(target, fake, data, port, paced, args, phase)
-    url = f"http://127.0.0.1:{port}/webhook"
-    driver = Driver(fake, 2 if target.kind == "kyr-bot" else 1, url if port else "")
+    processes: list[asyncio.subprocess.Process] = []
+    urls = [f"http://127.0.0.1:{port}/webhook" for port in ports if port]
+    driver = Driver(fake, 2 if target.kind == "kyr-bot" else 1, urls[0] if urls else "",
+                    tuple(urls[1:]))
     try:
+        for i, port in enumerate(ports):
+            processes.append(await start(target, fake, data, port, paced, args, f"{phase}-{i}"))
         warm = make_users(10, 9_000_000 + seed * 100, seed)
         await drive(driver, warm, 0.0, 0.5, Run("", "", ""))
         templates: dict[str, Any] = {}
         for user in warm:
             with contextlib.suppress(LookupError):
                 templates.setdefault(user.lang, fake.user(user.chat_id).keyboard_message())
-        cpu = process_cpu(process.pid)
+        cpu = sum(process_cpu(p.pid) for p in processes)
         first = 1_000_000 * (seed + 1)
         users = make_users(args.users, first, seed)
         if paced:
@@ -361,16 +367,16 @@ async def one_run(target: Target, transport: str, phase: str, args: argparse.Nam
             await drive(driver, users, TAP_THINK, args.paced_seconds, run, fast)
         else:
             await drive(driver, users, 0.0, args.seconds, run)
-        run.cpu_ms = (process_cpu(process.pid) - cpu) / max(1, run.updates) * 1000
-        run.rss_mb = process_peak_rss(process.pid)
+        run.cpu_ms = (sum(process_cpu(p.pid) for p in processes) - cpu) / max(1, run.updates) * 1000
+        run.rss_mb = max(process_peak_rss(p.pid) for p in processes)
         run.load = os.getloadavg()[0]
         run.errors = len(fake.violations)
     finally:
         await driver.close()
-        await stop(process)
+        for process in processes:
+            await stop(process)
         await fake.stop()
-    if process.returncode not in (0, -15):
-        run.errors += 1
+    run.errors += sum(1 for p in processes if p.returncode not in (0, -15))
     return run
 
 
@@ -448,6 +454,14 @@ def report(runs: list[Run], targets: list[Target], args: argparse.Namespace) -> 
         if rss:
             checks.append((f"{transport}: peak RSS of {kyr} < {TARGET_RSS_MB:.0f} MB", spread(rss, "{:.1f}"),
                            max(rss) < TARGET_RSS_MB))
+    if len(args.replicas) > 1:
+        base = [r.rate for r in runs if r.target == targets[0].name and r.phase == "saturated"]
+        for t in targets[1:]:
+            more = [r.rate for r in runs if r.target == t.name and r.phase == "saturated"]
+            if base and more:
+                print(f"scale-out: {t.name} / {targets[0].name} updates/s (paired by repeat): "
+                      f"{spread([m / b for m, b in zip(more, base, strict=False)], '{:.2f}')} "
+                      f"(database: {args.database_url or 'SQLite'})")
     print(f"\nTARGETS (median of {args.repeat} paired runs; min/median/max shown)")
     for name, value, holds in checks:
         print(f"  {name:<58}{value:>20}  {'HOLDS' if holds else 'MISSED'}")
@@ -475,6 +489,9 @@ async def main_async(args: argparse.Namespace) -> int:
     temp = Path(tempfile.mkdtemp(prefix="kyr-bench-"))
     try:
         targets = [Target("kyr-bot", "kyr-bot", env=tuple(args.env_pairs))]
+        if args.replicas:
+            targets = [Target(f"kyr-bot x{n}", "kyr-bot", env=tuple(args.env_pairs), replicas=n)
+                       for n in args.replicas]
         for ref in args.ref:
             targets.append(Target(f"kyr-bot@{ref}", "kyr-bot", checkout(ref, temp)))
         if not args.no_baselines:
@@ -519,9 +536,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="extra environment for kyr-bot (e.g. CHAT_BURST=1)")
     parser.add_argument("--database-url", default="", help="kyr-bot's DATABASE_URL (default: SQLite)")
     parser.add_argument("--no-baselines", action="store_true", help="only kyr-bot (and --ref)")
+    parser.add_argument("--replicas", default="",
+                        help="scale-out: e.g. 1,2 runs kyr-bot as 1 and as 2 webhook replicas behind a "
+                             "round-robin balancer (use with --database-url; implies --transport webhook "
+                             "--no-baselines)")
     parser.add_argument("--all-paced", action="store_true",
                         help="also run the baselines' paced phase over webhook")
     args = parser.parse_args(argv)
+    args.replicas = [int(n) for n in args.replicas.split(",") if n.strip()]
+    if args.replicas:
+        args.transport, args.no_baselines = "webhook", True
     args.transports = ["polling", "webhook"] if args.transport == "both" else [args.transport]
     args.content = choose_content(args.content)
     args.env_pairs = [tuple(e.split("=", 1)) for e in args.env]
