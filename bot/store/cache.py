@@ -24,7 +24,7 @@ class SessionCache:
     """(state, revision) by session key, bounded in size and idle time."""
 
     def __init__(self, size: int = 10_000, idle_seconds: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic, max_bytes: int = 4 * 1024 * 1024) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_bytes: int = 2 * 1024 * 1024) -> None:
         self.size = size
         self.idle_seconds = idle_seconds
         self.max_bytes = max_bytes

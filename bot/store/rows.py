@@ -93,7 +93,7 @@ class SqliteRows:
     """Session reads and writes on SQLite, run inline on the event loop when they cannot wait.
 
     A read or write of one row by primary key in WAL mode takes about 10 µs; handing it to a
-    thread costs about 150 µs of CPU (``bench/run.py`` measures both paths). So statements run
+    thread costs about 150 µs of CPU (``bench/inprocess.py --profile`` shows both paths). So statements run
     inline on a connection that never waits: ``busy_timeout`` 0 and no automatic checkpoint,
     the one step that syncs to disk. When another connection holds the write lock (a count
     flush, a purge, ``kyr-bot purge`` in another process), the statement is retried on the

@@ -202,7 +202,7 @@ class BotService:
         # not while the first user waits.
         Update.model_rebuild()
         # Keep the collector from rescanning the long-lived objects made so far on every full
-        # collection (pauses of 200-300 ms measured by bench/run.py).
+        # collection (pauses of 200-300 ms measured by bench/inprocess.py).
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
