@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/run.py                       # about 3 minutes: 3 repeats
+    .venv/bin/python bench/run.py                       # about 3-4 minutes: 2 repeats
     .venv/bin/python bench/run.py --repeat 7 --seconds 10 --paced-seconds 15   # longer
     .venv/bin/python bench/run.py --ref HEAD~1          # also kyr-bot as of another commit (paired)
     .venv/bin/python bench/run.py --database-url postgresql+asyncpg://... --replicas 1,2
@@ -210,8 +210,8 @@ async def drive(driver: Driver, users: list[SimUser], think: float, seconds: flo
     async def walk(user: SimUser, pause_mean: float, into_fast: bool) -> None:
         pause = user.rng.uniform(0, pause_mean) if pause_mean else 0.0
         while True:
-            if pause:
-                await asyncio.sleep(pause)
+            if pause:  # never past the deadline: the phase's length is its updates' time
+                await asyncio.sleep(min(pause, max(0.0, deadline - time.perf_counter())))
             if time.perf_counter() > deadline:
                 return
             kind, _label, latency = await driver.step(user)
@@ -501,6 +501,7 @@ async def main_async(args: argparse.Namespace) -> int:
               f"{', '.join(args.transports)}; {args.repeat} repeats; load average at start {load} "
               f"on {os.cpu_count()} cores")
         runs: list[Run] = []
+        began = time.perf_counter()
         plan: list[tuple[str, str]] = [(tr, "saturated") for tr in args.transports]
         plan += [(tr, "paced") for tr in args.transports if args.paced_seconds > 0]
         for repeat in range(args.repeat):
@@ -515,7 +516,9 @@ async def main_async(args: argparse.Namespace) -> int:
                           f"{run.rate:7.0f} upd/s  taps p50 {quantile_ms(run.taps, 0.5):6.1f} "
                           f"p99 {quantile_ms(run.taps, 0.99):6.1f} ms  rss {run.rss_mb:5.1f} MB  "
                           f"load {run.load:.2f}", flush=True)
-        return 0 if report(runs, targets, args) else 1
+        ok = report(runs, targets, args)
+        print(f"\n{time.perf_counter() - began:.0f} s in all")
+        return 0 if ok else 1
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
@@ -523,7 +526,7 @@ async def main_async(args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description="kyr-bot against stock aiogram and a tuned bare bot")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of every phase (3)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of every phase (2)")
     parser.add_argument("--users", type=int, default=500, help="simulated users (500)")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of a saturated phase (3)")
     parser.add_argument("--paced-seconds", type=float, default=5.0,
