@@ -82,3 +82,11 @@ def test_replacing_an_entry_counts_its_bytes_once() -> None:
     tiny = SessionCache(size=10, max_bytes=first * 2)
     tiny.put("big", State(lang="en", facts=(("k", "v" * 10_000),)), 1)
     assert len(tiny) == 0 and tiny.bytes == 0  # larger than the whole budget: not kept
+
+
+def test_the_messages_a_session_remembers_count_too() -> None:
+    from bot.store.cache import entry_bytes
+
+    plain = State(lang="en")
+    remembering = State(lang="en", messages=tuple((1000 + i, 29_000_000 + i) for i in range(50)))
+    assert entry_bytes("k", remembering) > entry_bytes("k", plain) + 50 * 100

@@ -81,7 +81,8 @@ def entry_bytes(key: str, state: State) -> int:
     """What one entry takes in memory, counting every string as its own (an upper bound)."""
     size = _ENTRY + sys.getsizeof(key) + sys.getsizeof(state) + sys.getsizeof(state.lang)
     size += sys.getsizeof(state.node) + sys.getsizeof(state.version) + _facts_bytes(state.facts)
-    size += sys.getsizeof(state.trail)
+    size += sys.getsizeof(state.trail) + sys.getsizeof(state.aside) + sys.getsizeof(state.messages)
+    size += len(state.messages) * (56 + 2 * 32)  # each (message id, minute) pair and its ints
     for node, facts in state.trail:
         size += 56 + sys.getsizeof(node) + _facts_bytes(facts)  # 56: the (node, facts) pair
     return size
