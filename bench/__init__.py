@@ -1,1 +1,2 @@
-"""Benchmarks for kyr-bot: ``bench/run.py`` (throughput, latency, memory), ``bench/check_speed.py``."""
+"""Benchmarks: ``run.py`` (over HTTP, against stock aiogram and a tuned bare bot), ``memory.py``,
+``purge.py``, ``inprocess.py``, ``check_speed.py`` and the search checks."""
