@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python bench/reload.py [--nodes 5000] [--users 200] [--seconds 8]
 
 The real service (``BotService.create`` on a generated tree, SQLite in a temp folder) is driven
-in process through a local Bot API session (``bench/run.py``'s harness): ``--users`` users each
+in process through a local Bot API session (``bench/inprocess.py``'s harness): ``--users`` users each
 pressing about once a second. Phase *normal*: nothing else runs. Phase *reloading*: reloads of
 the same tree are requested back to back for the whole phase (``request_reload``, as SIGHUP
 does). It prints p50/p99 latency of both phases, their ratio (target: p99 while reloading at
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.gen_tree import generate_tree  # isort: skip
-from bench.run import (
+from bench.inprocess import (
     PACED_THINK,
     LocalDriver,
     LocalSession,
