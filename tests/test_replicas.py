@@ -128,6 +128,7 @@ async def test_a_burst_of_presses_across_replicas_shows_only_saved_steps(
         start = fake_telegram.make_message_update(user.chat_id, "/start", user=user.as_dict())
         assert await fake_telegram.post_webhook(urls[0], start, SECRET) == 200
         await user.wait_reply()
+        await fake_telegram.wait_idle()  # the sent message's id is saved just after the send
         key = replicas[0].runtime.keyer.key(user.chat_id)
         _, rev_before = await replicas[0].runtime.store.load(key)
         message = user.last_message()
