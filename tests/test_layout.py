@@ -30,3 +30,13 @@ def test_the_aiogram_patch_applies_only_with_the_telegram_package() -> None:
             "import bot.telegram\n"
             "print(before, owner())")
     assert _run(code) == "pydantic.main bot.telegram.lazy_aiogram"
+
+
+def test_a_bot_on_sqlite_does_not_load_the_postgresql_driver() -> None:
+    # asyncpg costs ~14 MB; its errors count as storage failures once PostgreSQL loads it.
+    code = ("import sys, bot.telegram.runner\n"
+            "from bot.store.health import storage_errors\n"
+            "before = 'asyncpg' in sys.modules\n"
+            "import asyncpg\n"
+            "print(before, asyncpg.PostgresError in storage_errors())")
+    assert _run(code) == "False True"

@@ -8,9 +8,9 @@ and one line when storage works again.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 
@@ -19,17 +19,21 @@ from sqlalchemy.exc import SQLAlchemyError
 log = logging.getLogger("kyr_bot.storage")
 
 
-def _driver_errors() -> tuple[type[BaseException], ...]:
-    try:  # the PostgreSQL driver is optional (and untyped): looked up by name
-        asyncpg = importlib.import_module("asyncpg")
-    except ImportError:
-        return ()
-    return (asyncpg.PostgresError, asyncpg.InterfaceError)
+_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, SQLAlchemyError, OSError)
 
 
-# OSError covers a refused or dropped connection to PostgreSQL, which the driver raises as is.
-STORAGE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, SQLAlchemyError, OSError,
-                                                   *_driver_errors())
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean storage failed (``except storage_errors():``).
+
+    OSError covers a refused or dropped connection to PostgreSQL, which the driver raises as
+    is. The PostgreSQL driver's own errors count once it is loaded, which it is when the store
+    uses PostgreSQL: importing it for a bot on SQLite would cost about 14 MB of memory.
+    """
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is None:
+        return _ERRORS
+    return (*_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError)
+
 
 # Words in the driver's message -> a cause the operator can act on. Only these fixed words
 # reach the log: a statement's text or parameters (which hold a session key) never do.

@@ -36,7 +36,7 @@ from bot.conversation.engine import Engine
 from bot.conversation.screen import Effect, Screen, ScreenKind
 from bot.conversation.state import State
 from bot.store.cache import SessionCache
-from bot.store.health import STORAGE_ERRORS, StorageHealth
+from bot.store.health import StorageHealth, storage_errors
 from bot.store.keys import SessionKeyer
 from bot.store.rows import AlreadyApplied
 from bot.store.sessions import SessionStore
@@ -158,7 +158,7 @@ class Conversation:
             note(outcome="busy")
             await self._apologise(bot, chat_id, key, language_code, PRESS_AGAIN)
             return
-        except STORAGE_ERRORS as exc:
+        except storage_errors() as exc:
             self.rt.sessions.drop(key)  # what it holds may never have been committed
             note(storage=self.rt.health.failed(exc))
             await self._apologise(bot, chat_id, key, language_code, TRY_AGAIN)
@@ -179,7 +179,7 @@ class Conversation:
         if sent:
             try:
                 await self._remember(key, sent)
-            except STORAGE_ERRORS as exc:  # the screen is shown; only /forget's list misses it
+            except storage_errors() as exc:  # the screen is shown; only /forget's list misses it
                 note(storage=self.rt.health.failed(exc))
 
     async def _apologise(self, bot: Bot, chat_id: int, key: str, language: str | None,
