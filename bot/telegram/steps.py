@@ -126,7 +126,7 @@ class Conversation:
     """Runs one action for one chat and delivers the resulting screen."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.rt = runtime
+        self.runtime = runtime
 
     async def handle(self, bot: Bot, chat_id: int, language_code: str | None, action: actions.Action,
                      origin: Origin) -> None:
@@ -146,24 +146,24 @@ class Conversation:
     async def _handle(self, bot: Bot, chat_id: int, language_code: str | None,
                       action: actions.Action, origin: Origin) -> None:
         """The step and the delivery of its screen (``handle`` answers the tap)."""
-        key = self.rt.keyer.key(chat_id)
+        key = self.runtime.keyer.key(chat_id)
         try:
-            async with self.rt.locks.hold(key), self.rt.store.hold(key, origin.update_id):
+            async with self.runtime.locks.hold(key), self.runtime.store.hold(key, origin.update_id):
                 old, state, screen = await self._step(key, language_code, action, origin)
         except AlreadyApplied:  # Telegram delivered this update again: it was shown already
             note(outcome="repeat")
             return
         except SessionBusy:
-            self.rt.sessions.drop(key)
+            self.runtime.sessions.drop(key)
             note(outcome="busy")
             await self._apologise(bot, chat_id, key, language_code, PRESS_AGAIN)
             return
         except storage_errors() as exc:
-            self.rt.sessions.drop(key)  # what it holds may never have been committed
-            note(storage=self.rt.health.failed(exc))
+            self.runtime.sessions.drop(key)  # what it holds may never have been committed
+            note(storage=self.runtime.health.failed(exc))
             await self._apologise(bot, chat_id, key, language_code, TRY_AGAIN)
             return
-        self.rt.health.worked()
+        self.runtime.health.worked()
         note(lang=state.lang, node=state.node, screen=screen.kind)
         try:
             if screen.effect is Effect.DELETE_SESSION:
@@ -180,16 +180,16 @@ class Conversation:
             try:
                 await self._remember(key, sent)
             except storage_errors() as exc:  # the screen is shown; only /forget's list misses it
-                note(storage=self.rt.health.failed(exc))
+                note(storage=self.runtime.health.failed(exc))
 
     async def _apologise(self, bot: Bot, chat_id: int, key: str, language: str | None,
                          msgid: str) -> None:
         """Tell the user, in their language, that this step did not go through."""
-        engine = self.rt.engine
-        cached = self.rt.sessions.get(key)
+        engine = self.runtime.engine
+        cached = self.runtime.sessions.get(key)
         lang = cached[0].lang if cached is not None else engine.new_state(language).lang
         try:
-            await self.rt.pacer.wait(key)
+            await self.runtime.pacer.wait(key)
             await bot(SendText(chat_id=chat_id, text=engine.i18n.gettext(lang, msgid)))
             note(apology="sent")
         except (*DELIVERY_ERRORS, TelegramBadRequest, TelegramForbiddenError) as exc:
@@ -198,9 +198,9 @@ class Conversation:
     async def _step(self, key: str, language_code: str | None, action: actions.Action,
                     origin: Origin) -> tuple[State, State, Screen]:
         """The state before, the state after and the screen; the session saved or deleted."""
-        engine = self.rt.engine
-        store = self.rt.store
-        cache = self.rt.sessions
+        engine = self.runtime.engine
+        store = self.runtime.store
+        cache = self.runtime.sessions
         received = [origin.incoming] if origin.incoming is not None else []
         for _attempt in range(SAVE_ATTEMPTS):
             state, rev = await self._load(key, language_code)
@@ -210,7 +210,7 @@ class Conversation:
                 await store.delete(key)
                 store.count(state.lang, state.node, "stop")
                 return state, new_state, screen
-            new_state = new_state.with_messages(received, self.rt.minute())
+            new_state = new_state.with_messages(received, self.runtime.minute())
             if await store.save(key, new_state.to_dict(), rev):
                 cache.put(key, new_state, rev + 1)
                 if screen.kind is ScreenKind.NODE and screen.node:
@@ -224,10 +224,10 @@ class Conversation:
 
     async def _remember(self, key: str, sent: list[int]) -> None:
         """Add the ids of messages just sent to the session, so /forget can delete them."""
-        store = self.rt.store
-        async with self.rt.locks.hold(key):
+        store = self.runtime.store
+        async with self.runtime.locks.hold(key):
             for _attempt in range(SAVE_ATTEMPTS):
-                cached = self.rt.sessions.get(key)
+                cached = self.runtime.sessions.get(key)
                 if cached is not None:
                     state, rev = cached
                 else:
@@ -238,16 +238,16 @@ class Conversation:
                         state = State.from_dict(data)
                     except ValueError:
                         return
-                new_state = state.with_messages(sent, self.rt.minute())
+                new_state = state.with_messages(sent, self.runtime.minute())
                 if await store.save(key, new_state.to_dict(), rev):
-                    self.rt.sessions.put(key, new_state, rev + 1)
+                    self.runtime.sessions.put(key, new_state, rev + 1)
                     return
-                self.rt.sessions.drop(key)
+                self.runtime.sessions.drop(key)
 
     async def _forget(self, bot: Bot, chat_id: int, key: str, old: State, screen: Screen,
                       origin: Origin) -> None:
         """Delete the chat's messages Telegram still allows, then say what was and was not."""
-        ids, older = old.deletable(self.rt.minute())
+        ids, older = old.deletable(self.runtime.minute())
         if origin.incoming is not None and origin.incoming not in ids:
             ids.append(origin.incoming)
         deleted = 0
@@ -265,23 +265,23 @@ class Conversation:
                 note(delete_failed=type(exc).__name__)
                 older += len(batch)
         note(deleted=deleted, not_deleted=older)
-        report = self.rt.engine.forget_report(old.lang, deleted, older)
+        report = self.runtime.engine.forget_report(old.lang, deleted, older)
         screen = replace(screen, text=f"{screen.text}\n\n{report}")
         # Always a new message: the one pressed may just have been deleted.
         await self._deliver(bot, chat_id, key, screen, Origin(origin.callback_id), old)
 
     async def _load(self, key: str, language_code: str | None) -> tuple[State, int]:
         """The session's state and revision: from memory if cached, else from the store."""
-        cached = self.rt.sessions.get(key)
+        cached = self.runtime.sessions.get(key)
         if cached is not None:
             return cached
-        data, rev = await self.rt.store.load(key)
+        data, rev = await self.runtime.store.load(key)
         if data is not None:
             try:
                 return State.from_dict(data), rev
             except ValueError:
                 note(state="unreadable")
-        return self.rt.engine.new_state(language_code), rev
+        return self.runtime.engine.new_state(language_code), rev
 
     async def _answer_callback(self, bot: Bot, callback_id: str) -> None:
         try:
@@ -302,14 +302,14 @@ class Conversation:
                     and await self._edit(bot, chat_id, origin.message_id, screen.text, markup)):
                 note(outcome="edit")
                 return sent
-            await self.rt.pacer.wait(key)
+            await self.runtime.pacer.wait(key)
             answer = await bot(SendText(chat_id=chat_id, text=screen.text, reply_markup=markup))
             sent.append(_message_id(answer))
             note(outcome="send")
             if screen.effect is Effect.ATTACH_SHEET:
-                name, content, caption = self.rt.engine.sheet.document(
-                    state.lang, state.facts, reviews=self.rt.engine.reviews(state))
-                await self.rt.pacer.wait(key)
+                name, content, caption = self.runtime.engine.sheet.document(
+                    state.lang, state.facts, reviews=self.runtime.engine.reviews(state))
+                await self.runtime.pacer.wait(key)
                 document = await bot.send_document(
                     chat_id, BufferedInputFile(content, filename=name), caption=caption)
                 sent.append(document.message_id)
