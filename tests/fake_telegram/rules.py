@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
 
 from aiogram.enums import UpdateType
+
+from fake_telegram.records import UploadedFile
 
 MAX_CAPTION_CHARS = 1024
 MAX_CALLBACK_ANSWER_CHARS = 200
@@ -120,3 +123,26 @@ def canonical(value: Any) -> str:
 def update_type(update: dict[str, Any]) -> str | None:
     """The kind of an update: its one key besides ``update_id``."""
     return next((k for k in update if k != "update_id"), None)
+
+
+def normalise(params: dict[str, Any]) -> dict[str, Any]:
+    """Decode form values the way the Bot API does: JSON fields, integers, booleans."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, str):
+            if key in JSON_PARAMS:
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value)
+            elif key in INT_PARAMS and INT_PATTERN.match(value):
+                value = int(value)
+            elif key in BOOL_PARAMS and value in ("true", "false"):
+                value = value == "true"
+        out[key] = value
+    # Resolve attach://name references to the uploaded file part.
+    for key, value in list(out.items()):
+        if isinstance(value, str) and value.startswith("attach://"):
+            part = out.get(value.removeprefix("attach://"))
+            if isinstance(part, UploadedFile):
+                out[key] = part
+                del out[part.field]
+    return out
