@@ -327,10 +327,8 @@ def test_the_checker_refuses_an_unknown_input_and_a_translation_that_differs(tmp
 
 
 def test_the_fact_vocabulary_accepts_a_typed_country_code_only() -> None:
-    from bot.content.facts import is_known, iso_country, typed_country
+    from bot.content.facts import iso_country, typed_country
 
     assert typed_country("tr") == "iso:TR" and iso_country("iso:TR") == "TR"
     for bad in ("iso:tr", "iso:TUR", "iso:", "TR", "iso:T1"):
         assert iso_country(bad) is None, bad
-    assert is_known("country", "iso:TR") and is_known("country", "honduras")
-    assert not is_known("country", "iso:") and not is_known("fear", "iso:TR")

@@ -10,7 +10,7 @@ from html import unescape
 from pathlib import Path
 
 from bot.content.english_first import Status, compare
-from bot.content.facts import FACTS
+from bot.content.facts import fact_issue
 from bot.content.loader import NODE_ID, load_tree
 from bot.content.model import ContentTree, Language, Node, Selection
 from bot.content.problems import Problem
@@ -183,26 +183,10 @@ def _fact_problems(node: Node) -> list[Problem]:
     """Facts the lawyer summary does not know would silently vanish from it: refuse them."""
     found: list[Problem] = []
     for fact in node.facts:
-        spec = FACTS.get(fact.key)
-        if spec is None:
-            found.append(Problem(node.path, fact.line, f"unknown fact key '{fact.key}'",
-                                 "use one of: " + ", ".join(FACTS) + " (see content/README.md)",
-                                 code="E-FACT-KEY"))
-        elif fact.value in spec.legacy:
-            found.append(Problem(node.path, fact.line,
-                                 f"'{fact.key}={fact.value}' is an old value; the lawyer summary "
-                                 f"reads it as '{spec.legacy[fact.value]}'",
-                                 f"write one of: {', '.join(spec.values)}", "warning",
-                                 code="W-FACT-LEGACY"))
-        elif fact.value not in spec.values:
-            found.append(Problem(node.path, fact.line,
-                                 f"unknown value '{fact.value}' for fact '{fact.key}'",
-                                 f"use one of: {', '.join(spec.values)}", code="E-FACT-VALUE"))
-        elif spec.multi != (fact.op == "+="):
-            want = "+=" if spec.multi else "="
-            found.append(Problem(node.path, fact.line, f"fact '{fact.key}' is written with "
-                                 f"'{fact.op}'", f"write 'fact: {fact.key}{want}{fact.value}'",
-                                 code="E-FACT-OP"))
+        issue = fact_issue(fact.key, fact.value, fact.op)
+        if issue is not None:
+            found.append(Problem(node.path, fact.line, issue.message, issue.hint, issue.severity,
+                                 code=issue.code))
     return found
 
 

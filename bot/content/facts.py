@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,34 +64,40 @@ def iso_country(value: str) -> str | None:
     return code if len(code) == 2 and code.isascii() and code.isalpha() and code.isupper() else None
 
 
-def is_known(key: str, value: str) -> bool:
-    """True when ``key=value`` is in the vocabulary (a typed ``iso:XX`` counts for ``country``)."""
-    spec = FACTS.get(key)
-    if spec is None:
-        return False
-    value = current_value(key, value)
-    return value in spec.values or (key == "country" and iso_country(value) is not None)
-
-
 def current_value(key: str, value: str) -> str:
     """A stored fact value as today's vocabulary reads it (old values mapped, others kept)."""
     spec = FACTS.get(key)
     return spec.legacy.get(value, value) if spec else value
 
 
-def unknown_fact(key: str, value: str, op: str = "=") -> tuple[str, str] | None:
-    """Why ``key op value`` is not in the vocabulary, with a hint; None when it is."""
+@dataclass(frozen=True, slots=True)
+class FactIssue:
+    """Why ``key op value`` is not what the vocabulary accepts: a code, the words, a fix-it hint."""
+
+    code: str
+    message: str
+    hint: str
+    severity: Literal["error", "warning"] = "error"
+
+
+def fact_issue(key: str, value: str, op: str = "=") -> FactIssue | None:
+    """What is wrong with ``key op value`` against :data:`FACTS`; None when nothing is.
+
+    An old value is only a warning: saved sessions and the summary still read it.
+    """
     spec = FACTS.get(key)
     if spec is None:
-        return f"unknown fact key '{key}'", "use one of: " + ", ".join(FACTS)
+        return FactIssue("E-FACT-KEY", f"unknown fact key '{key}'",
+                         "use one of: " + ", ".join(FACTS) + " (see content/README.md)")
     if value in spec.legacy:
-        return (f"'{key}={value}' is an old value",
-                f"write '{key}={spec.legacy[value]}'" if spec.legacy[value] in spec.values
-                else "use one of: " + ", ".join(spec.values))
+        return FactIssue("W-FACT-LEGACY", f"'{key}={value}' is an old value; the lawyer summary "
+                         f"reads it as '{spec.legacy[value]}'",
+                         f"write one of: {', '.join(spec.values)}", "warning")
     if value not in spec.values:
-        return f"unknown value '{value}' for fact '{key}'", "use one of: " + ", ".join(spec.values)
-    if op == "+=" and not spec.multi:
-        return f"fact '{key}' holds one value", f"write 'fact: {key}={value}'"
-    if op == "=" and spec.multi:
-        return f"fact '{key}' is a list", f"write 'fact: {key}+={value}'"
+        return FactIssue("E-FACT-VALUE", f"unknown value '{value}' for fact '{key}'",
+                         f"use one of: {', '.join(spec.values)}")
+    if spec.multi != (op == "+="):
+        want = "+=" if spec.multi else "="
+        return FactIssue("E-FACT-OP", f"fact '{key}' is written with '{op}'",
+                         f"write 'fact: {key}{want}{value}'")
     return None

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bot.content import translated_from
-from bot.content.facts import FACTS, unknown_fact
+from bot.content.facts import FACTS, fact_issue
 from bot.content.markup import inline, render_body
 from bot.content.model import Choice, ContentTree, Fact, Language, LineMap, Node, Selection, TopicFile
 from bot.content.problems import Problem
@@ -102,10 +102,13 @@ def _block_line(current: _NodeDraft, rest: str, lineno: int, path: str,
         return
     key, value = written.groups()
     spec = FACTS.get(key)
-    wrong = (unknown_fact(key, value) if spec is None or not spec.multi else
-             (f"'{key}' is a list fact and cannot choose text", "use a single-value fact"))
-    if wrong is not None:
-        problems.append(Problem(path, lineno, wrong[0], wrong[1]))
+    if spec is not None and spec.multi:
+        problems.append(Problem(path, lineno, f"'{key}' is a list fact and cannot choose text",
+                                "use a single-value fact", code="E-BLOCK-LIST-FACT"))
+        return
+    issue = fact_issue(key, value)
+    if issue is not None:  # even an old value: new text is written with today's values
+        problems.append(Problem(path, lineno, issue.message, issue.hint, code=issue.code))
         return
     group = current.open_group
     if group is not None and group.key != key:
@@ -196,20 +199,13 @@ def _topic(fm: _FrontMatter, name: str, path: str, is_source: bool, problems: li
     if "version" not in fm.values:
         problems.append(Problem(path, 1, "the front matter has no 'version'", "add 'version: 1'",
                                 code="E-VERSION-MISSING"))
-    reviewed = fm.values.get("reviewed", "")
-    if reviewed and not _DATE.match(reviewed):
-        problems.append(
-            Problem(path, fm.lines["reviewed"],
-                    f"'reviewed' must be a date like 2026-11-01, not {reviewed!r}", "or leave it empty",
-                    code="E-REVIEWED-DATE")
-        )
-    review_by = fm.values.get("review-by", "")
-    if review_by and not _DATE.match(review_by):
-        problems.append(
-            Problem(path, fm.lines["review-by"],
-                    f"'review-by' must be a date like 2027-11-01, not {review_by!r}", "or leave it empty",
-                    code="E-REVIEW-BY-DATE")
-        )
+    reviewed, review_by = fm.values.get("reviewed", ""), fm.values.get("review-by", "")
+    for key, example, code in (("reviewed", "2026-11-01", "E-REVIEWED-DATE"),
+                               ("review-by", "2027-11-01", "E-REVIEW-BY-DATE")):
+        written = fm.values.get(key, "")
+        if written and not _DATE.match(written):
+            problems.append(Problem(path, fm.lines[key], f"'{key}' must be a date like {example}, "
+                                    f"not {written!r}", "or leave it empty", code=code))
     review = fm.values.get("review", "").lower()
     if review not in ("", "needed", "done"):
         problems.append(
