@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 import bot.store.sessions as sessions_module
 from bot.store.sessions import SessionStore
@@ -78,9 +79,10 @@ def file_mb(path: Path) -> float:
 
 
 async def previous_purge(store: SessionStore) -> int:
-    """The purge as it was: one transaction, JSON parsed on the event loop."""
+    """The purge as it was: one transaction through SQLAlchemy, JSON parsed on the event loop."""
     cutoff = TODAY - timedelta(days=TTL_DAYS)
-    async with store.engine.begin() as conn:
+    engine = create_async_engine(store.url)
+    async with engine.begin() as conn:
         rows = (await conn.execute(select(SESSIONS.c.state).where(SESSIONS.c.updated_day < cutoff))).all()
         for (payload,) in rows:
             try:
@@ -89,6 +91,7 @@ async def previous_purge(store: SessionStore) -> int:
             except (ValueError, KeyError, TypeError):
                 continue
         await conn.execute(delete(SESSIONS).where(SESSIONS.c.updated_day < cutoff))
+    await engine.dispose()
     await store.flush_counts()
     return len(rows)
 

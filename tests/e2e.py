@@ -58,16 +58,12 @@ async def running(settings: Settings, webhook: bool = False) -> AsyncIterator[Bo
 
 async def clear_pg() -> None:
     """Empty the PostgreSQL tables so each test starts from nothing."""
-    from sqlalchemy import text
-
     from bot.store.sessions import SessionStore
 
     store = SessionStore(PG_URL)
     await store.open()
-    async with store.engine.begin() as conn:
-        await conn.execute(text("DELETE FROM sessions"))
-        await conn.execute(text("DELETE FROM daily_counts"))
-        await conn.execute(text("DELETE FROM recent_updates"))
+    for table in ("sessions", "daily_counts", "recent_updates"):
+        await store.rows.execute(f"DELETE FROM {table}")
     await store.close()
 
 

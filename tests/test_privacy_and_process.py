@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from e2e import ON_PG, TOKEN, bot_settings, content_buttons, running
 from fake_telegram import FakeTelegram
@@ -44,9 +43,8 @@ async def test_nothing_identifying_is_stored_or_logged(fake_telegram: FakeTelegr
         cached = [(key, service.runtime.sessions.get(key)) for key in service.runtime.sessions.held_keys()]
         assert cached and str(CHAT_ID) not in repr(cached)
         if ON_PG:  # every row of every table, as text
-            async with service.runtime.store.engine.connect() as conn:
-                rows = [r for t in ("sessions", "daily_counts", "kyr_meta")
-                        for r in (await conn.execute(text(f"SELECT * FROM {t}"))).all()]
+            rows = [r for t in ("sessions", "daily_counts", "kyr_meta")
+                    for r in await service.runtime.store.rows.execute(f"SELECT * FROM {t}")]
             raw = repr(rows).encode()
         else:  # the raw SQLite file and its write-ahead log, byte for byte
             raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("kyr.db"))
@@ -78,9 +76,8 @@ async def test_new_paths_store_and_log_nothing_identifying(fake_telegram: FakeTe
             await user.wait_reply()
         await service.runtime.store.flush_counts()
         if ON_PG:
-            async with service.runtime.store.engine.connect() as conn:
-                rows = [r for t in ("sessions", "daily_counts", "kyr_meta")
-                        for r in (await conn.execute(text(f"SELECT * FROM {t}"))).all()]
+            rows = [r for t in ("sessions", "daily_counts", "kyr_meta")
+                    for r in await service.runtime.store.rows.execute(f"SELECT * FROM {t}")]
             raw = repr(rows).encode()
         else:
             raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("kyr.db"))

@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from bot.content.loader import load_tree
 from bot.content.telegram_html import visible_text
@@ -88,9 +87,8 @@ async def test_typed_words_and_country_names_are_never_stored(fake_telegram: Fak
         await user.wait_reply()
         await service.runtime.store.flush_counts()
         if ON_PG:
-            async with service.runtime.store.engine.connect() as conn:
-                raw = repr([r for t in ("sessions", "daily_counts")
-                            for r in (await conn.execute(text(f"SELECT * FROM {t}"))).all()]).encode()
+            raw = repr([r for t in ("sessions", "daily_counts")
+                        for r in await service.runtime.store.rows.execute(f"SELECT * FROM {t}")]).encode()
         else:
             raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("kyr.db"))
     assert b"iso:TR" in raw and SEARCH_MISS_NODE.encode() in raw

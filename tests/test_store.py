@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from bot.store.keys import SessionKeyer, load_secret
 from bot.store.sessions import SessionStore
@@ -30,10 +29,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path):
     s = SessionStore(url)
     await s.open()
     if request.param == "postgresql":
-        async with s.engine.begin() as conn:
-            await conn.execute(text("DELETE FROM sessions"))
-            await conn.execute(text("DELETE FROM daily_counts"))
-            await conn.execute(text("DELETE FROM recent_updates"))
+        for table in ("sessions", "daily_counts", "recent_updates"):
+            await s.rows.execute(f"DELETE FROM {table}")
     yield s
     await s.close()
 
@@ -92,14 +89,13 @@ async def test_a_failed_write_raises_and_the_next_one_works(tmp_path: Path) -> N
     store = SessionStore(f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
     await store.open()
     try:
-        async with store.engine.begin() as conn:  # make every write to sessions fail
-            await conn.execute(text("CREATE TRIGGER no_writes BEFORE INSERT ON sessions "
-                                    "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"))
+        await store.rows.execute(  # make every write to sessions fail
+            "CREATE TRIGGER no_writes BEFORE INSERT ON sessions "
+            "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
         with pytest.raises(sqlite3.Error, match="disk says no"):
             await store.save("k1", {"lang": "en"}, 0)
         assert await store.session_count() == 0
-        async with store.engine.begin() as conn:
-            await conn.execute(text("DROP TRIGGER no_writes"))
+        await store.rows.execute("DROP TRIGGER no_writes")
         assert await store.save("k1", {"lang": "en"}, 0)
         assert await store.load("k1") == ({"lang": "en"}, 1)
     finally:
@@ -194,7 +190,7 @@ def _file_size(store: SessionStore) -> int | None:
 
 
 def test_a_new_database_vacuums_incrementally_and_an_old_one_is_switched(tmp_path: Path) -> None:
-    from bot.store.rows import ensure_incremental_vacuum
+    from bot.store.sqlite_rows import ensure_incremental_vacuum
 
     async def open_close(path: Path) -> None:
         store = SessionStore(f"sqlite+aiosqlite:///{path}")
@@ -277,11 +273,106 @@ async def test_sessions_survive_reopen(tmp_path: Path) -> None:
     await second.close()
 
 
+def _sqlite_schema(path: Path) -> list[tuple[str, str, str]]:
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+                          "ORDER BY name").fetchall()
+    finally:
+        db.close()
+    return [(kind, name, " ".join(sql.replace("(", " ( ").replace(")", " ) ").replace(",", " , ").split()))
+            for kind, name, sql in rows]
+
+
+def test_the_sqlite_schema_is_the_one_sqlmodel_declares(tmp_path: Path) -> None:
+    """A file made by sqlite3 alone and one made by SQLModel's create_all are the same file."""
+    from sqlalchemy import create_engine
+
+    from bot.store.tables import METADATA
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'sqlmodel.db'}")
+    METADATA.create_all(engine)
+    engine.dispose()
+
+    async def made_by_the_store() -> None:
+        store = SessionStore(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+        await store.open()
+        await store.close()
+
+    asyncio.run(made_by_the_store())
+    declared = _sqlite_schema(tmp_path / "sqlmodel.db")
+    assert {name for _kind, name, _sql in declared} == {
+        "sessions", "daily_counts", "kyr_meta", "recent_updates",
+        "ix_sessions_updated_day", "ix_recent_updates_day"}
+    assert _sqlite_schema(tmp_path / "store.db") == declared
+
+
+def test_a_file_made_through_sqlalchemy_keeps_its_sessions(tmp_path: Path) -> None:
+    """A database written by the SQLAlchemy path (earlier versions) opens with its rows intact."""
+    from sqlalchemy import create_engine, insert
+
+    from bot.store.tables import COUNTS, META, METADATA, SESSIONS
+
+    path = tmp_path / "earlier.db"
+    engine = create_engine(f"sqlite:///{path}")
+    METADATA.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(META).values(name="schema", value="1"))
+        conn.execute(insert(SESSIONS).values(key="k" * 64, state='{"lang":"fr","node":"ag-start"}',
+                                             rev=3, created_day=date(2026, 5, 1),
+                                             updated_day=date(2026, 5, 2)))
+        conn.execute(insert(COUNTS).values(day=date(2026, 5, 2), lang="fr", node="ag-start",
+                                           event="view", count=4))
+    engine.dispose()
+
+    async def reopen() -> None:
+        store = SessionStore(f"sqlite+aiosqlite:///{path}", today=lambda: date(2026, 5, 2))
+        await store.open()
+        try:
+            assert await store.load("k" * 64) == ({"lang": "fr", "node": "ag-start"}, 3)
+            store.count("fr", "ag-start")
+            await store.flush_counts()
+            assert await store.stats() == [(date(2026, 5, 2), "fr", "ag-start", "view", 5)]
+            assert await store.purge(ttl_days=0) == 0  # updated today: kept
+        finally:
+            await store.close()
+
+    asyncio.run(reopen())
+
+
+def test_a_bot_on_a_sqlite_file_never_loads_sqlalchemy(tmp_path: Path) -> None:
+    """SQLAlchemy and SQLModel (about 20 MB) are for PostgreSQL; every store call runs without."""
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    code = (
+        "import asyncio, sys, bot.telegram.runner\n"
+        "from datetime import date\n"
+        "from bot.store.sessions import SessionStore\n"
+        "async def main():\n"
+        f"    s = SessionStore('sqlite+aiosqlite:///{tmp_path / 'kyr.db'}')\n"
+        "    await s.open()\n"
+        "    assert await s.save('k', {'lang': 'en', 'node': 'start'}, 0)\n"
+        "    assert (await s.load('k'))[1] == 1 and await s.has_sessions()\n"
+        "    s.count('en', 'start')\n"
+        "    await s.flush_counts()\n"
+        "    assert len(await s.stats(date(2000, 1, 1))) == 1 and await s.schema() == 1\n"
+        "    assert await s.purge(0) == 0 and await s.delete('k') and await s.session_count() == 0\n"
+        "    await s.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'sqlmodel', 'asyncpg'}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 async def test_wal_mode_on_sqlite(tmp_path: Path) -> None:
     store = SessionStore(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
     await store.open()
-    async with store.engine.connect() as conn:
-        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+    assert await store.rows.execute("PRAGMA journal_mode") == [("wal",)]
     await store.close()
 
 
@@ -292,26 +383,23 @@ async def test_migration_keeps_existing_sessions(tmp_path: Path) -> None:
     await v1.save("k", {"lang": "es", "node": "start"}, 0)
     await v1.close()
 
-    async def add_column(conn) -> None:  # a future schema change: v1 -> v2
-        await conn.execute(text("ALTER TABLE sessions ADD COLUMN channel VARCHAR(8) DEFAULT 'tg'"))
+    async def add_column(execute) -> None:  # a future schema change: v1 -> v2
+        await execute("ALTER TABLE sessions ADD COLUMN channel VARCHAR(8) DEFAULT 'tg'")
 
     v2 = SessionStore(url, migrations={1: add_column}, schema_version=2)
     await v2.open()
     assert await v2.schema() == 2
     assert (await v2.load("k"))[0] == {"lang": "es", "node": "start"}
-    async with v2.engine.connect() as conn:
-        assert (await conn.execute(text("SELECT channel FROM sessions"))).scalar() == "tg"
+    assert await v2.rows.execute("SELECT channel FROM sessions") == [("tg",)]
     await v2.close()
     older = SessionStore(url)  # code older than the database refuses to run
     with pytest.raises(RuntimeError, match="newer than this code"):
         await older.open()
-    await older.engine.dispose()
 
 
 async def test_unreadable_state_is_treated_as_new(store: SessionStore) -> None:
     await store.save("k", {"lang": "en"}, 0)
-    async with store.engine.begin() as conn:
-        await conn.execute(text("UPDATE sessions SET state = 'not json' WHERE key = 'k'"))
+    await store.rows.execute("UPDATE sessions SET state = 'not json' WHERE key = 'k'")
     data, rev = await store.load("k")
     assert data is None and rev == 1
 
@@ -335,7 +423,7 @@ def test_session_key_is_an_hmac_not_the_chat_id() -> None:
 
 
 async def test_an_update_applied_once_across_replicas(store: SessionStore) -> None:
-    if store.engine.dialect.name != "postgresql":
+    if not store.url.startswith("postgresql"):
         pytest.skip("on SQLite one process serves, and the runner remembers recent update ids")
     from bot.store.rows import AlreadyApplied
 
@@ -349,7 +437,6 @@ async def test_an_update_applied_once_across_replicas(store: SessionStore) -> No
             raise RuntimeError("storage went away")
     async with store.hold("k" * 64, 42):
         pass
-    async with store.engine.connect() as conn:
-        ids = (await conn.execute(text("SELECT update_id FROM recent_updates ORDER BY 1"))).scalars().all()
+    ids = [r[0] for r in await store.rows.execute("SELECT update_id FROM recent_updates ORDER BY 1")]
     assert ids == [41, 42]
 
