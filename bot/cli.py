@@ -81,7 +81,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Telegram bot until SIGINT/SIGTERM; a start-up failure is one line and an exit code."""
     from bot.content.problems import ContentError
     from bot.telegram.runner import configure_logging, serve
-    from bot.telegram.startup import explain
 
     configure_logging(settings.log_level)
     try:
@@ -92,6 +91,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         _print_content_error(exc)
         return EXIT_CONFIG
     except Exception as exc:
+        from bot.telegram.startup import explain  # imports SQLAlchemy: only on the way out
+
         line, code = explain(exc, settings)
         print(f"kyr-bot: {line}", file=sys.stderr)
         if settings.log_level == "DEBUG":

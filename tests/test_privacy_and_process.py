@@ -96,8 +96,9 @@ async def test_kyr_bot_run_process_serves_and_stops_on_sigterm(fake_telegram: Fa
     env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake_telegram.base_url,
            "DATA_DIR": str(tmp_path / "data"), "CONTENT_DIR": str(CONTENT),
            "LOCALES_DIR": str(LOCALES), "CHAT_MIN_INTERVAL": "0", "PYTHONPATH": str(ROOT)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+    env.pop("DATABASE_URL", None)  # the default: a SQLite file in DATA_DIR
+    proc = await asyncio.create_subprocess_exec(  # -X importtime: every module it loads, on stderr
+        sys.executable, "-X", "importtime", "-m", "bot", "run", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         user = fake_telegram.user(CHAT_ID, language_code="fr", username=USERNAME)
@@ -115,6 +116,11 @@ async def test_kyr_bot_run_process_serves_and_stops_on_sigterm(fake_telegram: Fa
     for secret in (str(CHAT_ID), USERNAME, TYPED):
         assert secret not in log
     assert (tmp_path / "data" / "session_secret").exists()
+    # On a SQLite file SQLAlchemy, SQLModel and the PostgreSQL driver (about 30 MB) stay unloaded.
+    loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in log.splitlines()
+              if line.startswith("import time:")}
+    assert "bot" in loaded and "aiogram" in loaded
+    assert not loaded & {"sqlalchemy", "sqlmodel", "asyncpg"}
 
 
 async def test_run_refuses_broken_content_with_a_clear_message(tmp_path: Path) -> None:
