@@ -53,7 +53,9 @@ def test_sign_changes_only_the_review_lines_byte_for_byte(tmp_path: Path) -> Non
             assert new == old, path
             continue
         nl = b"\r\n" if path == fr else b"\n"
+        assert b"review: needed" + nl in old, path
         expected = old.replace(b"reviewed:" + nl, b"reviewed: 2026-11-29" + nl, 1)
+        expected = expected.replace(b"review: needed" + nl, b"review: done" + nl, 1)
         if path == fr:
             end = expected.index(b"---\r\n", 5)
             expected = expected[:end] + b"reviewer: A. Lawyer, Example Legal Aid\r\n" + expected[end:]
@@ -61,6 +63,10 @@ def test_sign_changes_only_the_review_lines_byte_for_byte(tmp_path: Path) -> Non
             expected = expected.replace(b"reviewer:\n", b"reviewer: A. Lawyer, Example Legal Aid\n", 1)
         assert new == expected, path
     assert not list(root.rglob("*.signing"))
+    # The signature is the confirmation 'review: needed' asked for: the checker stops asking.
+    flagged = {Path(p.path).name for p in check_content(root, LOCALES, today=DAY).problems
+               if p.code == "W-REVIEW-NEEDED"}
+    assert "third-country.md" not in flagged and "detention.md" in flagged
 
 
 def test_sign_replaces_an_old_expiry_and_refuses_bad_input_without_writing(tmp_path: Path) -> None:
@@ -115,7 +121,7 @@ def test_checker_lists_what_a_reviewer_must_look_at_first(tmp_path: Path) -> Non
     queue = check_content(root, LOCALES, today=DAY).review_first
     assert queue[0].startswith("start (") and "review expired on 2026-01-01" in queue[0]
     flagged = [line.split(" ")[0] for line in queue[1:]]
-    assert "find-help" in flagged and "never reviewed" not in queue[flagged.index("find-help") + 1]
+    assert "find-help" not in flagged  # signed today: nothing left to confirm, nothing expiring
     assert all("never reviewed" in line for line in queue if line.split(" ")[0] in
                ("ask-lawyer", "asylum-grounds", "third-country"))
 

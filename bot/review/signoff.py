@@ -2,7 +2,9 @@
 
 Only the ``reviewed`` and ``reviewer`` lines change (added before the closing ``---`` when
 missing), plus ``review-by`` when one is given or already present (a stale expiry date would
-make the new review look expired). Every other byte, line endings included, stays as it was.
+make the new review look expired), and ``review: needed`` becomes ``review: done``: the marker
+asks a lawyer to confirm what the file rests on, and the signature is that confirmation. Every
+other byte, line endings included, stays as it was.
 """
 
 from __future__ import annotations
@@ -72,7 +74,10 @@ def sign_topic(content_dir: Path, topic: str, reviewer: str, day: date,
         except UnicodeDecodeError as exc:
             raise SignError(f"{path} is not UTF-8 text: {exc}") from exc
         values = {"reviewed": day.isoformat(), "reviewer": reviewer}
-        has_expiry = re.search(r"^review-by\s*:", text.split("\n---", 1)[0], re.MULTILINE | re.IGNORECASE)
+        front = text.split("\n---", 1)[0]
+        has_expiry = re.search(r"^review-by\s*:", front, re.MULTILINE | re.IGNORECASE)
+        if re.search(r"^review\s*:\s*needed\s*$", front, re.MULTILINE | re.IGNORECASE):
+            values["review"] = "done"
         if review_by is not None or has_expiry:
             values["review-by"] = review_by.isoformat() if review_by else ""
         try:
