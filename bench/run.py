@@ -25,10 +25,20 @@ moment hits all of them), reported as min / median / max:
 - **paced**: production defaults (pacer on, INFO logging to a file): ``--users`` users each
   tapping about once a second, plus one user tapping three times a second, for
   ``--paced-seconds``. Press-to-edit latency is from the tap reaching the fake server to the
-  edited message reaching it; updates answered by a new message (typed messages, a tap whose
-  screen comes below) are shown apart, as they are paced. Users start with the main menu
-  already on screen (as if they had sent /start earlier), so the phase measures taps, not 500
-  simultaneous /start.
+  edit request reaching the fake server's handler (before the harness parses and checks it);
+  updates answered by a new message (typed messages, a tap whose screen comes below) are shown
+  apart, as they are paced. Users start with the main menu already on screen (as if they had
+  sent /start earlier), so the phase measures taps, not 500 simultaneous /start. Each user's
+  first tap comes at a random moment of the first second, then after exponential pauses.
+
+Where the time went, printed after each paced run (``--breakdown``: saturated runs too): each
+tap's time split into the time its update waited in the fake server for a getUpdates answer to
+carry it, and the rest (the bot, the network, both event loops); the slowest 1 % part by part;
+the harness's own event-loop lag (a 5 ms timer's lateness) and CPU; every garbage collection of
+the bot (``bench/probe/sitecustomize.py``, loaded into every bot alike through PYTHONPATH:
+``gc.callbacks`` timed on the system-wide monotonic clock). The harness's own collector is off
+while a phase is measured (its records grow, and its full collections stalled its loop
+250-530 ms, delaying every bot's updates and edits alike).
 
 The machine's load average is printed with every figure. Exit code 1 if a bot failed.
 """
@@ -38,8 +48,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
+import gc
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -70,6 +83,9 @@ FAST_THINK = 1 / 3  # the fast tapper
 TARGET_P50_MS, TARGET_P99_MS = 20.0, 100.0
 TARGET_STOCK_RATIO, TARGET_TUNED_RATIO, TARGET_RSS_MB = 1.5, 1.0, 120.0
 REPLY_METHODS = frozenset({"sendMessage", "editMessageText", "sendDocument"})
+PROBE = ROOT / "bench" / "probe"  # sitecustomize.py: each bot's garbage collections
+LAG_TICK = 0.005  # seconds: how often the harness checks its own event loop's lag
+_ARRIVED: contextvars.ContextVar[float] = contextvars.ContextVar("arrived", default=0.0)
 
 
 # ----------------------------------------------------------------------------- the fake server
@@ -79,14 +95,29 @@ class BenchTelegram(FakeTelegram):
 
     def __init__(self) -> None:
         super().__init__()
-        self.waiting: dict[int, tuple[int, asyncio.Future[tuple[float, str]]]] = {}
+        self.waiting: dict[int, tuple[int, asyncio.Future[Reply]]] = {}
+        self.taken: dict[int, float] = {}  # chat id -> when a getUpdates answer carried its update
 
-    def expect(self, chat_id: int, count: int) -> asyncio.Future[tuple[float, str]]:
-        """A future resolved (with the time and the method) when ``chat_id`` got ``count`` more
-        replies."""
-        future: asyncio.Future[tuple[float, str]] = asyncio.get_running_loop().create_future()
+    def expect(self, chat_id: int, count: int) -> asyncio.Future[Reply]:
+        """A future resolved when ``chat_id`` got ``count`` more replies."""
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self.waiting[chat_id] = (count, future)
+        self.taken.pop(chat_id, None)
         return future
+
+    async def _handle(self, request: Any) -> Any:
+        _ARRIVED.set(time.perf_counter())  # the request's handler starts: before its body is read
+        return await super()._handle(request)
+
+    async def _get_updates(self, call: Call) -> list[dict[str, Any]]:
+        batch = await super()._get_updates(call)
+        now = time.perf_counter()
+        for update in batch:
+            query = update.get("callback_query") or update.get("message") or {}
+            chat = (query.get("message") or query).get("chat", {}).get("id")
+            if isinstance(chat, int):
+                self.taken[chat] = now
+        return batch
 
     async def _run(self, call: Call) -> tuple[int, dict[str, Any]]:
         result = await super()._run(call)
@@ -97,7 +128,8 @@ class BenchTelegram(FakeTelegram):
                 if count <= 1:
                     del self.waiting[call.chat_id]
                     if not future.done():
-                        future.set_result((time.perf_counter(), call.method))
+                        future.set_result(Reply(_ARRIVED.get() or time.perf_counter(),
+                                                time.perf_counter(), call.method))
                 else:
                     self.waiting[call.chat_id] = (count - 1, future)
         return result
@@ -127,6 +159,27 @@ class BenchTelegram(FakeTelegram):
             await self._run(call)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """The reply a user waited for: when its request reached the harness's handler, when the
+    harness had handled it, and its method."""
+
+    arrived: float
+    done: float
+    method: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Where one tap's press-to-edit time went (seconds)."""
+
+    at: float  # when the tap was sent, from the phase's start
+    total: float  # tap sent -> the edit reached the harness's handler
+    queued: float  # polling: tap queued -> a getUpdates answer carried it (0 by webhook)
+    bot: float  # the rest of ``total``: the bot, the network and both event loops' delays
+    handling: float  # the edit's handler start -> the harness has handled it (not in ``total``)
+
+
 class Driver:
     """Sends a user's next update (queued for polling, or posted to the webhook); times the reply."""
 
@@ -136,6 +189,7 @@ class Driver:
         self.sheet_replies = replies_for_sheet
         self.webhooks = itertools.cycle((webhook, *more_webhooks))  # round-robin, as a balancer
         self.session: ClientSession | None = None
+        self.phase_start = time.perf_counter()
         if webhook:  # Telegram opens at most 40 connections to a webhook by default
             self.session = ClientSession(connector=TCPConnector(limit=40),
                                          timeout=ClientTimeout(total=60))
@@ -145,8 +199,8 @@ class Driver:
         if self.session is not None:
             await self.session.close()
 
-    async def step(self, user: SimUser) -> tuple[str, str, float]:
-        """Do the user's next action; returns (kind, label, seconds until the reply arrived)."""
+    async def step(self, user: SimUser) -> tuple[str, str, Timing]:
+        """Do the user's next action; returns (kind, label, where the time went)."""
         fake_user = self.fake.user(user.chat_id, language_code=user.lang)
         try:
             message = fake_user.keyboard_message()
@@ -167,11 +221,15 @@ class Driver:
             await self.fake.deliver(self.session, next(self.webhooks), update)
         else:
             self.fake.queue_update(update)
-        done, method = await asyncio.wait_for(future, 60)
+        reply = await asyncio.wait_for(future, 60)
+        taken = self.fake.taken.pop(user.chat_id, started) if self.session is None else started
         # A tap answered by an edit is press-to-edit; one answered by a new message (a screen
         # that must come below, the lawyer sheet) is paced like any new message.
-        label = "tap" if kind == "press" and method == "editMessageText" and not sheet else "new"
-        return label, action_label(kind, payload), done - started
+        label = "tap" if kind == "press" and reply.method == "editMessageText" and not sheet else "new"
+        total = reply.arrived - started
+        return label, action_label(kind, payload), Timing(
+            started - self.phase_start, total, taken - started, reply.arrived - taken,
+            reply.done - reply.arrived)
 
 
 # ----------------------------------------------------------------------------- one run
@@ -188,6 +246,11 @@ class Run:
     taps: list[float] = field(default_factory=list)  # press-to-edit
     texts: list[float] = field(default_factory=list)  # update -> new message (typed, or a tap)
     fast: list[float] = field(default_factory=list)  # the fast tapper's taps
+    timings: list[Timing] = field(default_factory=list)  # the taps', part by part
+    lags: list[float] = field(default_factory=list)  # the harness's event-loop lag, each tick
+    harness_cpu: float = 0.0  # share of one core the harness process used
+    gc_pauses: list[tuple[float, float, int]] = field(default_factory=list)  # the bot's: start, s, gen
+    harness_gc: list[float] = field(default_factory=list)  # the harness's collections, s
     cpu_ms: float = 0.0  # the bot process's CPU per update
     rss_mb: float = 0.0
     load: float = 0.0
@@ -219,23 +282,53 @@ async def drive(driver: Driver, users: list[SimUser], think: float, seconds: flo
                 await asyncio.sleep(min(pause, max(0.0, deadline - time.perf_counter())))
             if time.perf_counter() > deadline:
                 return
-            kind, _label, latency = await driver.step(user)
+            kind, _label, timing = await driver.step(user)
             user.steps += 1
             run.updates += 1
             if into_fast and kind == "tap":
-                run.fast.append(latency)
+                run.fast.append(timing.total)
             elif kind == "tap":
-                run.taps.append(latency)
+                run.taps.append(timing.total)
+                run.timings.append(timing)
             else:
-                run.texts.append(latency)
+                run.texts.append(timing.total)
             pause = user.rng.expovariate(1 / pause_mean) if pause_mean else 0.0
 
-    started = time.perf_counter()
+    async def watch_lag() -> None:  # the harness's own event loop: how late a timer fires
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(LAG_TICK)
+            run.lags.append(time.perf_counter() - before - LAG_TICK)
+
+    gc_started = [0.0]
+
+    def on_gc(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            run.harness_gc.append(time.perf_counter() - gc_started[0])
+
+    started = driver.phase_start = time.perf_counter()
+    cpu = time.process_time()
     walkers = [walk(u, think, False) for u in users]
     if fast is not None:
         walkers.append(walk(fast, FAST_THINK, True))
-    await asyncio.gather(*walkers)
+    watcher = asyncio.create_task(watch_lag())
+    # The harness's own collections stalled its loop 250-530 ms (the fake server's records
+    # grow), delaying every bot's updates and edits alike: none while a phase is measured.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    gc.callbacks.append(on_gc)
+    try:
+        await asyncio.gather(*walkers)
+    finally:
+        gc.callbacks.remove(on_gc)
+        watcher.cancel()
+        gc.enable()
+        gc.unfreeze()
     run.seconds = time.perf_counter() - started
+    run.harness_cpu = (time.process_time() - cpu) / run.seconds
 
 
 def process_cpu(pid: int) -> float:
@@ -280,7 +373,7 @@ class Target:
     def environment(self, api_base: str, data: Path, port: int, defaults: bool,
                     args: argparse.Namespace) -> dict[str, str]:
         """Its environment: production defaults in the paced phase, no pacing when saturated."""
-        env = {**os.environ, "PYTHONPATH": str(self.root)}
+        env = {**os.environ, "PYTHONPATH": f"{PROBE}{os.pathsep}{self.root}"}
         if self.kind != "kyr-bot":
             return env
         env.update(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE=api_base, DATA_DIR=str(data),
@@ -300,10 +393,11 @@ async def start(target: Target, fake: BenchTelegram, data: Path, port: int, defa
     """Start the bot and wait until it polls, or until its webhook is set and listening."""
     data.mkdir(parents=True, exist_ok=True)
     log_path = data / f"{log_name}.log"
+    env = target.environment(fake.base_url, data, port, defaults, args)
+    env["BENCH_PROBE_OUT"] = str(data / f"{log_name}.gc.jsonl")
     with log_path.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
-            *target.command(fake.base_url, port),
-            env=target.environment(fake.base_url, data, port, defaults, args),
+            *target.command(fake.base_url, port), env=env,
             cwd=target.root, stdout=log_file, stderr=log_file)
     deadline = time.perf_counter() + 60
     while time.perf_counter() < deadline and process.returncode is None:
@@ -358,11 +452,14 @@ async def one_run(target: Target, transport: str, phase: str, args: argparse.Nam
         for i, port in enumerate(ports):
             processes.append(await start(target, fake, data, port, paced, args, f"{phase}-{i}"))
         warm = make_users(10, 9_000_000 + seed * 100, seed)
-        await drive(driver, warm, 0.0, 0.5, Run("", "", ""))
         templates: dict[str, Any] = {}
-        for user in warm:
-            with contextlib.suppress(LookupError):
-                templates.setdefault(user.lang, fake.user(user.chat_id).keyboard_message())
+        for _ in range(40):  # until every language's main menu was seen (a slow start under load)
+            await drive(driver, warm, 0.0, 0.5, Run("", "", ""))
+            for user in warm:
+                with contextlib.suppress(LookupError):
+                    templates.setdefault(user.lang, fake.user(user.chat_id).keyboard_message())
+            if len(templates) == len({u.lang for u in warm}):
+                break
         cpu = sum(process_cpu(p.pid) for p in processes)
         first = 1_000_000 * (seed + 1)
         users = make_users(args.users, first, seed)
@@ -382,10 +479,61 @@ async def one_run(target: Target, transport: str, phase: str, args: argparse.Nam
             await stop(process)
         await fake.stop()
     run.errors += sum(1 for p in processes if p.returncode not in (0, -15))
+    for i in range(len(ports)):
+        probe = data / f"{phase}-{i}.gc.jsonl"
+        if probe.exists():
+            pauses = [tuple(json.loads(line)) for line in probe.read_text().splitlines() if line]
+            run.gc_pauses += [(at - driver.phase_start, s, int(gen)) for at, s, gen in pauses
+                              if driver.phase_start <= at <= driver.phase_start + run.seconds]
+            probe.unlink()
     return run
 
 
 # ----------------------------------------------------------------------------- reporting
+
+def overlaps_gc(timing: Timing, pauses: list[tuple[float, float, int]]) -> bool:
+    """Whether one of the bot's collections ran while this tap waited."""
+    end = timing.at + timing.total
+    return any(at < end and at + s > timing.at for at, s, _gen in pauses)
+
+
+def breakdown(run: Run) -> str:
+    """Where the paced taps' time went: each part at p50 and p99, the slowest 1 % part by part,
+    the harness's loop lag and CPU, and the bot's garbage collections."""
+    if not run.timings:
+        return ""
+    slow = sorted(run.timings, key=lambda t: t.total)[int(0.99 * len(run.timings)):]
+
+    def part(name: str, values: list[float]) -> str:
+        return (f"{name} {quantile_ms(values, 0.5):.1f}/{quantile_ms(values, 0.99):.1f}"
+                f"/{max(values) * 1000:.0f}")
+
+    def mean_ms(values: list[float]) -> float:
+        return statistics.fmean(values) * 1000 if values else float("nan")
+
+    gcs = run.gc_pauses
+    full = [s for _at, s, gen in gcs if gen == 2]
+    lines = [
+        "    parts p50/p99/max ms: " + ", ".join((
+            part("total", [t.total for t in run.timings]),
+            part("queued in the server", [t.queued for t in run.timings]),
+            part("bot and transport", [t.bot for t in run.timings]),
+            part("harness handling the edit (not counted)", [t.handling for t in run.timings]))),
+        f"    slowest 1 % ({len(slow)} taps, from {min(t.total for t in slow) * 1000:.0f} ms), mean ms: "
+        f"queued {mean_ms([t.queued for t in slow]):.1f}, bot and transport "
+        f"{mean_ms([t.bot for t in slow]):.1f}; sent in the phase's first second: "
+        f"{sum(t.at < 1.0 for t in slow)}, during a collection of the bot: "
+        f"{sum(overlaps_gc(t, gcs) for t in slow)}",
+        f"    harness: loop lag p50/p99/max {quantile_ms(run.lags, 0.5):.1f}/"
+        f"{quantile_ms(run.lags, 0.99):.1f}/{max(run.lags, default=0) * 1000:.0f} ms, "
+        f"CPU {run.harness_cpu:.0%} of a core, its collections {len(run.harness_gc)} (longest "
+        f"{max(run.harness_gc, default=0) * 1000:.0f} ms); bot's collections: {len(gcs)}, "
+        f"{sum(s for _a, s, _g in gcs) * 1000:.0f} ms in all, longest "
+        f"{max((s for _a, s, _g in gcs), default=0) * 1000:.1f} ms, full ones {len(full)} "
+        f"(longest {max(full, default=0) * 1000:.1f} ms)",
+    ]
+    return "\n".join(lines)
+
 
 def spread(values: list[float], fmt: str = "{:.0f}") -> str:
     """min / median / max."""
@@ -521,6 +669,8 @@ async def main_async(args: argparse.Namespace) -> int:
                           f"{run.rate:7.0f} upd/s  taps p50 {quantile_ms(run.taps, 0.5):6.1f} "
                           f"p99 {quantile_ms(run.taps, 0.99):6.1f} ms  rss {run.rss_mb:5.1f} MB  "
                           f"load {run.load:.2f}", flush=True)
+                    if args.breakdown or phase == "paced":
+                        print(breakdown(run), flush=True)
         ok = report(runs, targets, args)
         print(f"\n{time.perf_counter() - began:.0f} s in all")
         return 0 if ok else 1
@@ -548,6 +698,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scale-out: e.g. 1,2 runs kyr-bot as 1 and as 2 webhook replicas behind a "
                              "round-robin balancer (use with --database-url; implies --transport webhook "
                              "--no-baselines)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also print where the time went in the saturated phase")
     parser.add_argument("--all-paced", action="store_true",
                         help="also run the baselines' paced phase over webhook")
     args = parser.parse_args(argv)
