@@ -54,7 +54,9 @@ import gc
 import itertools
 import json
 import os
+import pstats
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -395,6 +397,8 @@ async def start(target: Target, fake: BenchTelegram, data: Path, port: int, defa
     log_path = data / f"{log_name}.log"
     env = target.environment(fake.base_url, data, port, defaults, args)
     env["BENCH_PROBE_OUT"] = str(data / f"{log_name}.gc.jsonl")
+    if args.profile:
+        env["BENCH_PROFILE"] = str(data / f"{log_name}.prof")
     with log_path.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
             *target.command(fake.base_url, port), env=env,
@@ -468,7 +472,11 @@ async def one_run(target: Target, transport: str, phase: str, args: argparse.Nam
             seed_menu(fake, templates, [*users, fast])
             await drive(driver, users, TAP_THINK, args.paced_seconds, run, fast)
         else:
+            for process in processes if args.profile else ():
+                process.send_signal(signal.SIGUSR1)  # bench/probe: start profiling
             await drive(driver, users, 0.0, args.seconds, run)
+            for process in processes if args.profile else ():
+                process.send_signal(signal.SIGUSR1)  # and write the profile
         run.cpu_ms = (sum(process_cpu(p.pid) for p in processes) - cpu) / max(1, run.updates) * 1000
         run.rss_mb = max(process_peak_rss(p.pid) for p in processes)
         run.load = os.getloadavg()[0]
@@ -480,6 +488,13 @@ async def one_run(target: Target, transport: str, phase: str, args: argparse.Nam
         await fake.stop()
     run.errors += sum(1 for p in processes if p.returncode not in (0, -15))
     for i in range(len(ports)):
+        profile = data / f"{phase}-{i}.prof"
+        if profile.exists():
+            print(f"  profile of {target.name} ({transport}, {phase}), CPU ms per update:")
+            stats = pstats.Stats(str(profile), stream=sys.stdout)
+            stats.sort_stats("tottime").print_stats(args.profile_top)
+            stats.sort_stats("cumulative").print_stats(args.profile_top)
+            profile.unlink()
         probe = data / f"{phase}-{i}.gc.jsonl"
         if probe.exists():
             pauses = [tuple(json.loads(line)) for line in probe.read_text().splitlines() if line]
@@ -698,6 +713,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="scale-out: e.g. 1,2 runs kyr-bot as 1 and as 2 webhook replicas behind a "
                              "round-robin balancer (use with --database-url; implies --transport webhook "
                              "--no-baselines)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile each bot in the saturated phase (bench/probe) and print it")
+    parser.add_argument("--profile-top", type=int, default=25, help="lines of each profile (25)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also print where the time went in the saturated phase")
     parser.add_argument("--all-paced", action="store_true",

@@ -44,3 +44,26 @@ def _on_gc(phase: str, info: dict[str, int]) -> None:
 if _OUT:
     gc.callbacks.append(_on_gc)
     atexit.register(_flush)
+
+
+def _install_profiler(path: str) -> None:
+    """``BENCH_PROFILE=path``: SIGUSR1 starts cProfile, a second SIGUSR1 writes its stats."""
+    import cProfile
+    import signal
+
+    profile = cProfile.Profile()
+    running = [False]
+
+    def toggle(_signum: int, _frame: object) -> None:
+        if running[0]:
+            profile.disable()
+            profile.dump_stats(path)
+        else:
+            profile.enable()
+        running[0] = not running[0]
+
+    signal.signal(signal.SIGUSR1, toggle)
+
+
+if os.environ.get("BENCH_PROFILE"):
+    _install_profiler(os.environ["BENCH_PROFILE"])

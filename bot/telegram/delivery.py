@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -30,6 +30,7 @@ from aiogram.types import Update
 from pydantic import ValidationError
 
 from bot.telegram.methods import JsonRequests
+from bot.telegram.trim import trim_update
 
 log = logging.getLogger("kyr_bot.delivery")
 
@@ -135,6 +136,8 @@ class TolerantSession(JsonRequests):
 
     def check_response(self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int,
                        content: str) -> Response[TelegramType]:
+        if _is_polling(method):
+            content = self._trimmed(content)
         try:
             return super().check_response(bot, method, status_code, content)
         except ClientDecodeError as exc:
@@ -149,6 +152,17 @@ class TolerantSession(JsonRequests):
             if cleaned is None:
                 raise
             return super().check_response(bot, method, status_code, cleaned)
+
+    def _trimmed(self, content: str) -> str:
+        """getUpdates' answer with each update trimmed to what the bot reads (``trim.py``)."""
+        try:
+            data: Any = self.json_loads(content)
+        except (ValueError, RecursionError):
+            return content  # aiogram's check reports it
+        if isinstance(data, dict) and isinstance(data.get("result"), list):
+            data = {**data, "result": [trim_update(item) for item in data["result"]]}
+        # Already parsed: check_response's loader takes it as it is (methods.json_loads).
+        return cast(str, data)
 
     def _clean_updates(self, bot: Bot, content: str) -> str | None:
         try:

@@ -42,6 +42,7 @@ from bot.telegram.delivery import ChatPacer, RetryMiddleware, TolerantSession
 from bot.telegram.handlers import InFlight, build_dispatcher
 from bot.telegram.release import release_gradually
 from bot.telegram.steps import CALLBACK_ANSWERED, Conversation, Runtime
+from bot.telegram.trim import trim_update
 from bot.telegram.webhook_guard import ConnectionGuard, OutOfFilesLog
 from bot.words.i18n import N_
 
@@ -391,7 +392,7 @@ class BotService:
         except TimeoutError:
             return web.Response(status=408, text="Request Timeout")
         try:
-            data = json.loads(body)
+            data = trim_update(json.loads(body))
         except RecursionError:  # nesting no update has: refused before it reaches pydantic
             return web.Response(status=400, text="Bad Request")
         except ValueError:
