@@ -251,6 +251,11 @@ class Run:
     timings: list[Timing] = field(default_factory=list)  # the taps', part by part
     lags: list[float] = field(default_factory=list)  # the harness's event-loop lag, each tick
     harness_cpu: float = 0.0  # share of one core the harness process used
+
+    @property
+    def harness_ms(self) -> float:
+        """The harness's CPU per update (ms): the fake server's work grows with the bot's messages."""
+        return self.harness_cpu * self.seconds / self.updates * 1000 if self.updates else 0.0
     gc_pauses: list[tuple[float, float, int]] = field(default_factory=list)  # the bot's: start, s, gen
     harness_gc: list[float] = field(default_factory=list)  # the harness's collections, s
     cpu_ms: float = 0.0  # the bot process's CPU per update
@@ -494,6 +499,10 @@ async def one_run(target: Target, transport: str, phase: str, args: argparse.Nam
             stats = pstats.Stats(str(profile), stream=sys.stdout)
             stats.sort_stats("tottime").print_stats(args.profile_top)
             stats.sort_stats("cumulative").print_stats(args.profile_top)
+            if args.profile_dir:
+                args.profile_dir.mkdir(parents=True, exist_ok=True)
+                kept = f"{target.name}-{transport}-{seed}.prof".replace(" ", "-")
+                shutil.copy(profile, args.profile_dir / kept)
             profile.unlink()
         probe = data / f"{phase}-{i}.gc.jsonl"
         if probe.exists():
@@ -567,7 +576,8 @@ def report(runs: list[Run], targets: list[Target], args: argparse.Namespace) -> 
 
     print(f"\nSATURATED: {args.users} users pressing without pause for {args.seconds:.0f} s "
           f"(min/median/max of {args.repeat} runs; kyr-bot with CHAT_MIN_INTERVAL=0)")
-    row("bot", "via", "updates/s", "p50 ms", "p99 ms", "cpu ms/update", "peak RSS MB", "load 1m")
+    row("bot", "via", "updates/s", "p50 ms", "p99 ms", "cpu ms/update", "harness cpu ms/upd",
+        "peak RSS MB", "load 1m")
     for transport in args.transports:
         for t in targets:
             rs = pick(t.name, transport, "saturated")
@@ -575,7 +585,8 @@ def report(runs: list[Run], targets: list[Target], args: argparse.Namespace) -> 
                 row(t.name, transport, spread([r.rate for r in rs]),
                     spread([quantile_ms(r.taps + r.texts, 0.5) for r in rs], "{:.1f}"),
                     spread([quantile_ms(r.taps + r.texts, 0.99) for r in rs]),
-                    spread([r.cpu_ms for r in rs], "{:.2f}"), spread([r.rss_mb for r in rs], "{:.1f}"),
+                    spread([r.cpu_ms for r in rs], "{:.2f}"), spread([r.harness_ms for r in rs], "{:.2f}"),
+                    spread([r.rss_mb for r in rs], "{:.1f}"),
                     spread([r.load for r in rs], "{:.2f}"))
     if any(r.phase == "paced" for r in runs):
         print(f"\nPACED (production defaults: pacer on, INFO logging): {args.users} users tapping about "
@@ -716,6 +727,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile each bot in the saturated phase (bench/probe) and print it")
     parser.add_argument("--profile-top", type=int, default=25, help="lines of each profile (25)")
+    parser.add_argument("--profile-dir", type=Path, default=None, help="also keep the profiles here")
     parser.add_argument("--breakdown", action="store_true",
                         help="also print where the time went in the saturated phase")
     parser.add_argument("--all-paced", action="store_true",
