@@ -79,7 +79,8 @@ class SessionStore:
         try:
             await rows.prepare(self._schema_version, self._migrations)
         except BaseException:
-            await rows.close()
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                await rows.close()
             raise
         if path and ensure_incremental_vacuum(path):
             log.info("sqlite file switched to incremental vacuum (one-time rebuild)")
