@@ -202,6 +202,16 @@ def test_a_whole_staff_phrase_weighs_more_than_its_words(tmp_path: Path) -> None
     assert index.search("la migra")[0] == "fh-detained"  # the phrase "la migra" is fh-detained's
 
 
+def test_a_staff_phrase_counts_by_how_much_of_it_the_query_holds(tmp_path: Path) -> None:
+    words = EN_WORDS + "\n## tc-start\n- they want to deport me to another country\n"
+    tree, _ = load_tree(write_tree(tmp_path / "content", en_words=words))
+    index = SearchIndex(tree.languages["en"])
+    # "they want" is a small part of tc-start's phrase: it weighs less than "detained".
+    assert index.search("they want my relative detained")[0] == "fh-detained"
+    # The whole phrase still finds its step.
+    assert index.search("they want to deport me to another country")[0] == "tc-start"
+
+
 def test_search_words_problems_are_reported_with_path_and_line(tmp_path: Path) -> None:
     words = EN_WORDS + "\n## tc-nowhere\n- gone\n\n## fh-probono\n- \n- LAWER\nnot a phrase\n"
     root = write_tree(tmp_path / "content", en_words=words)

@@ -4,7 +4,8 @@ Words are folded (case, accents) and reduced to their stem with the language's S
 stemmer, so "deportar", "deportación" and "deportado" meet. A word that matches nothing is
 compared with the index's words by edit distance (rapidfuzz), so "abogao" and "lawer" still
 land. Search words that legal-aid staff maintain per step (``search-words.md``) weigh like
-titles, and a whole phrase of them found in the text ("la migra") weighs more.
+titles when the query holds their whole phrase, less when it holds only part of it ("ils
+veulent" of "ils veulent m'expulser"), and a whole phrase found in the text weighs more.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 MIN_WORD = 3
 MAX_QUERY = 500
 TITLE, SEARCH_WORDS, BODY = 2.0, 2.0, 1.0
-PHRASE_BONUS = 4.0  # per word of a staff-written phrase found whole in the text
+PHRASE_BONUS = 2.0  # per word of a staff-written phrase found whole in the text
 EXACT, PREFIX, TYPO = 1.0, 0.8, 0.6  # how much a query word counts, by how it matched
 RELATIVE = 0.4  # a result must score at least this share of the best one
 COMMON = 0.85  # a stem in more than this share of the steps is not searched for
+PHRASE_SHARE = 0.5  # a search word weighs (share of its phrase in the query) ** this
 
 
 def fold(text: str) -> str:
@@ -111,14 +113,21 @@ class SearchIndex:
         self._ids: list[str] = []
         postings: dict[str, dict[int, float]] = {}
         phrases: dict[tuple[str, ...], set[int]] = {}
+        # Each staff phrase's stems, and stem -> step -> the step's phrases that hold it.
+        said: list[tuple[str, ...]] = []
+        said_in: dict[str, dict[int, list[int]]] = {}
         for order, node in enumerate(language.nodes.values()):
             self._ids.append(node.id)
             fields = [(visible_text(node.html), BODY), (visible_text(node.title), TITLE)]
             for phrase, _line in language.search_words.get(node.id, ()):
-                fields.append((phrase, SEARCH_WORDS))
                 key = tuple(stems(phrase, self.lang))
                 if key:
                     phrases.setdefault(key, set()).add(order)
+                phrase_stems = tuple(query_stems(phrase, self.lang))
+                for stem in phrase_stems:
+                    said_in.setdefault(stem, {}).setdefault(order, []).append(len(said))
+                    postings.setdefault(stem, {}).setdefault(order, 0.0)
+                said.append(phrase_stems)
             for text, weight in fields:
                 for stem in query_stems(text, self.lang):
                     found = postings.setdefault(stem, {})
@@ -130,7 +139,17 @@ class SearchIndex:
         # others weigh more the rarer they are (smoothed, so "lawyer" in most steps still counts).
         self._idf = {s: math.log(1 + n / len(p)) for s, p in postings.items()
                      if len(p) <= COMMON * n or n < 8}
-        self._postings = {s: tuple(p.items()) for s, p in postings.items() if s in self._idf}
+        # Per stem: (step, body or title weight, the step's phrases that hold the stem). A stem
+        # only in search words has weight 0 there: its weight comes from how much of one of its
+        # phrases the query holds.
+        self._postings = {
+            s: tuple((order, weight, tuple(said_in.get(s, {}).get(order, ())))
+                     for order, weight in p.items())
+            for s, p in postings.items() if s in self._idf}
+        self._said_in = {s: tuple(ph for phs in p.values() for ph in phs)
+                         for s, p in said_in.items() if s in self._idf}
+        # How much each phrase weighs in all: the idf of its searched stems.
+        self._said_mass = [sum(self._idf.get(s, 0.0) for s in key) or 1.0 for key in said]
         self._sorted = sorted(self._known)
         self._phrases = {k: tuple(sorted(v)) for k, v in phrases.items()}
         self._longest = max((len(k) for k in self._phrases), default=0)
@@ -181,16 +200,28 @@ class SearchIndex:
         scores: dict[int, float] = {}
         query = query_stems(text, self.lang)
         known = 0.0
-        for stem in query:
-            quality, matched = self._matches(stem)
+        matches = [(quality, [w for w in matched if w in self._idf])
+                   for quality, matched in map(self._matches, query)]
+        # How much of each staff phrase the query holds, by idf: "ils veulent" is a third of
+        # "ils veulent m'expulser" and counts as such, not as two rare words.
+        held: dict[int, float] = {}
+        for quality, matched in matches:
             known += quality
+            for word in matched:
+                gain = quality * self._idf[word]
+                for phrase in self._said_in.get(word, ()):
+                    held[phrase] = held.get(phrase, 0.0) + gain
+        share = {phrase: min(mass / self._said_mass[phrase], 1.0) ** PHRASE_SHARE
+                 for phrase, mass in held.items()}
+        for quality, matched in matches:
             best: dict[int, float] = {}
             for word in matched:
-                idf = self._idf.get(word)
-                if idf is None:
-                    continue
-                for order, field_weight in self._postings[word]:
-                    weight = quality * field_weight * idf + 0.01
+                idf = quality * self._idf[word]
+                for order, field_weight, in_phrases in self._postings[word]:
+                    if in_phrases:
+                        field_weight = max(field_weight,
+                                           SEARCH_WORDS * max(share[ph] for ph in in_phrases))
+                    weight = field_weight * idf + 0.01
                     if weight > best.get(order, 0.0):
                         best[order] = weight
             for order, weight in best.items():
