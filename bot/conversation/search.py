@@ -29,7 +29,7 @@ from bot.content.telegram_html import visible_text
 _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 MIN_WORD = 3
 MAX_QUERY = 500
-TITLE, SEARCH_WORDS, BODY = 2.0, 2.0, 1.0
+TITLE, SEARCH_WORDS, BODY = 2.0, 2.0, 0.8
 PHRASE_BONUS = 2.0  # per word of a staff-written phrase found whole in the text
 EXACT, PREFIX, TYPO = 1.0, 0.8, 0.6  # how much a query word counts, by how it matched
 RELATIVE = 0.4  # a result must score at least this share of the best one
