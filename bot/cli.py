@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.content.checks import check_content, report_lines
+from bot.exits import EXIT_CONFIG
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -71,10 +72,6 @@ def _print_content_error(exc: Exception) -> None:
         for problem in [p for p in exc.problems if p.is_error][:20]:
             print(f"  {problem.report_line()}", file=sys.stderr)
 
-
-# sysexits: the configuration must be fixed (systemd stops restarting), or a restart may work.
-EXIT_CONFIG = 78
-EXIT_RETRY = 75
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

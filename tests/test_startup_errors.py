@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_CONFIG, EXIT_RETRY, main
+from bot.cli import main
+from bot.exits import EXIT_CONFIG, EXIT_RETRY
 from bot.store.sessions import SessionStore
 from e2e import TOKEN, free_port
 from fake_telegram import FakeTelegram

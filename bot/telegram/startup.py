@@ -20,7 +20,7 @@ from aiogram.exceptions import (
 )
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError, SQLAlchemyError
 
-from bot.cli import EXIT_CONFIG, EXIT_RETRY
+from bot.exits import EXIT_CONFIG, EXIT_RETRY
 from bot.settings import Settings, SettingsError
 
 # asyncpg's errors for a server that is down, starting, or full.
