@@ -24,6 +24,13 @@ from bot.store.tables import COUNTS, META, METADATA, RECENT_UPDATES, SESSIONS
 _HELD: ContextVar[tuple[AsyncEngine, AsyncConnection] | None] = ContextVar("kyr_held", default=None)
 
 
+async def _execute(conn: AsyncConnection, sql: str,
+                   params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
+    """One SQL statement with ``:name`` parameters on ``conn``; its rows."""
+    result = await conn.execute(text(sql), dict(params or {}))
+    return [tuple(r) for r in result.all()] if result.returns_rows else []
+
+
 def _lock_id(key: str) -> int:
     """A signed 64-bit advisory-lock id for a session key."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
@@ -51,18 +58,12 @@ class SqlAlchemyRows:
         """Create missing tables and migrate, in one transaction."""
         async with self._engine.begin() as conn:
             await conn.run_sync(METADATA.create_all, tables=[SESSIONS, COUNTS, META, RECENT_UPDATES])
-
-            async def execute(sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-                result = await conn.execute(text(sql), dict(params or {}))
-                return [tuple(r) for r in result.all()] if result.returns_rows else []
-
-            await migrate(execute, version, migrations)
+            await migrate(lambda sql, params=None: _execute(conn, sql, params), version, migrations)
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement in its own transaction; its rows."""
         async with self._engine.begin() as conn:
-            result = await conn.execute(text(sql), dict(params or {}))
-            return [tuple(r) for r in result.all()] if result.returns_rows else []
+            return await _execute(conn, sql, params)
 
     @contextlib.asynccontextmanager
     async def hold(self, key: str, update_id: int | None, day: date) -> AsyncIterator[None]:
@@ -181,5 +182,3 @@ class SqlAlchemyRows:
     async def close(self) -> None:
         """Release the engine's connections."""
         await self._engine.dispose()
-
-
