@@ -208,10 +208,8 @@ def compare(tree: ContentTree, broken: set[str], catalogs: set[str]) -> Status:
     source = tree.languages.get(tree.source_language)
     if source is None:
         return status
-    for code in tree.codes:
-        lang = tree.languages[code]
-        if lang is source:
-            continue
+    for lang in tree.translations:
+        code = lang.code
         _compare(source, lang, broken, status)
         folder = str(Path(tree.root) / code)
         if tree.start in status.fallback.get(code, ()):

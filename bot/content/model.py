@@ -166,6 +166,11 @@ class ContentTree:
         rest = sorted(c for c in self.languages if c != self.source_language)
         return (self.source_language, *rest) if self.source_language in self.languages else tuple(rest)
 
+    @property
+    def translations(self) -> tuple[Language, ...]:
+        """Every language but the source language, in ``codes`` order."""
+        return tuple(self.languages[c] for c in self.codes if c != self.source_language)
+
     def node(self, lang: str, node_id: str) -> Node | None:
         """The node ``node_id`` in ``lang``, or None."""
         language = self.languages.get(lang)

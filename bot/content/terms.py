@@ -84,10 +84,8 @@ def check_terms(tree: ContentTree, content_dir: Path) -> list[Problem]:
     source = tree.languages.get(tree.source_language)
     if source is None:
         return problems
-    for code in tree.codes:
-        language = tree.languages[code]
-        if language is source:
-            continue
+    for language in tree.translations:
+        code = language.code
         for node_id, node in language.nodes.items():
             original = source.nodes.get(node_id)
             english = _text(original) if original is not None else ""
