@@ -149,19 +149,15 @@ async def test_run_without_token_explains_how_to_get_one(tmp_path: Path) -> None
 
 
 async def test_a_failing_update_is_logged_without_its_message(caplog: pytest.LogCaptureFixture) -> None:
-    from aiogram.types import Update
+    from bot.telegram.handlers import InFlight, logged
 
-    from bot.telegram.handlers import InFlight, update_logger
-
-    async def handler(_event: object, _data: dict) -> None:
+    async def handler() -> bool:
         raise ValueError(f"could not handle {TYPED!r} from {USERNAME}")
 
     caplog.set_level(logging.INFO)
     in_flight = InFlight()
-    middleware = update_logger(in_flight)
-    update = Update.model_validate({"update_id": 1})
-    assert await middleware(handler, update, {}) is None  # swallowed: the bot keeps running
-    assert "update failed" in caplog.text and "error=ValueError" in caplog.text
+    await logged(in_flight, "message", handler)  # swallowed: the bot keeps running
+    assert "update failed type=message" in caplog.text and "error=ValueError" in caplog.text
     assert "tests/test_privacy_and_process.py" in caplog.text  # where it failed
     assert TYPED not in caplog.text and USERNAME not in caplog.text
     assert in_flight.count == 0

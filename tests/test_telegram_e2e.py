@@ -214,6 +214,10 @@ async def test_unexpected_updates_are_answered_or_ignored(fake_telegram: FakeTel
         await fake_telegram.wait_idle()
         assert fake_telegram.messages(-100200) == []
         assert len(user.messages()) == 1
+        lines = [r.getMessage() for r in caplog.records if r.name == "kyr_bot.updates"]
+        assert any("type=message status=ignored" in line for line in lines), lines
+        # Edits are not even asked for (allowed_updates): only the group's message was ignored.
+        assert sum("status=ignored" in line for line in lines) == 1, lines
         bad = fake_telegram.make_message_update(user.chat_id, "hi", user=user.as_dict())
         del bad["message"]["chat"]  # malformed: a message without a chat
         fake_telegram.queue_update(bad)

@@ -1,8 +1,14 @@
-"""Thin aiogram handlers: turn an update into an engine action and hand it to the conversation.
+"""Thin Telegram handlers: turn an update into an engine action and hand it to the conversation.
 
 Only private chats are served. Edited messages, channel posts, group messages and update
 types we do not use are ignored. Every update is logged on one line with its timing, and
 never with a chat id, user id, name or text.
+
+:class:`BotDispatcher` keeps aiogram's ``Dispatcher`` for what it does well (long polling,
+offsets, backoff, start-up and shutdown hooks) but calls the bot's two handlers directly. The
+router tree would resolve each update through two outer middlewares, a router, its observers,
+filters and each handler's signature: about a tenth of the bot's CPU per update
+(``bench/run.py --profile``), for a table of two entries.
 """
 
 from __future__ import annotations
@@ -15,15 +21,19 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot, Dispatcher
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.types import CallbackQuery, Message, Update, User
 
 from bot.conversation import actions
 from bot.conversation.commands import parse_text
 from bot.telegram.steps import CALLBACK_ANSWERED, LOG_FIELDS, Conversation, Origin
 
 log = logging.getLogger("kyr_bot.updates")
+
+# The update types the bot asks Telegram for (polling's and the webhook's allowed_updates).
+USED_UPDATES = ("message", "callback_query")
+
 
 def message_action(message: Message) -> actions.Action:
     """The action a private message asks for: a command, words to search, or unsupported."""
@@ -37,35 +47,27 @@ def _language(user: User | None) -> str | None:
     return user.language_code if user is not None else None
 
 
-async def in_private_chat(message: Message) -> bool:
-    """Whether a message was sent in a private chat with the bot."""
-    # A coroutine, not ``F.chat.type == ...``: aiogram runs a plain function or magic filter in
-    # a thread (``asyncio.to_thread``), a hop per typed message for one comparison.
-    return message.chat.type == ChatType.PRIVATE
+async def on_message(conversation: Conversation, bot: Bot, message: Message, update_id: int) -> bool:
+    """A typed message in a private chat; False (ignored) anywhere else."""
+    if message.chat.type != ChatType.PRIVATE:
+        return False
+    await conversation.handle(bot, message.chat.id, _language(message.from_user),
+                              message_action(message),
+                              Origin(incoming=message.message_id, update_id=update_id))
+    return True
 
 
-def build_router(conversation: Conversation) -> Router:
-    """The router with the message and button handlers."""
-    router = Router(name="kyr-bot")
-
-    @router.message(in_private_chat)
-    async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
-        await conversation.handle(bot, message.chat.id, _language(message.from_user),
-                                  message_action(message),
-                                  Origin(incoming=message.message_id, update_id=event_update.update_id))
-
-    @router.callback_query()
-    async def on_button(query: CallbackQuery, bot: Bot, event_update: Update) -> None:
-        message = query.message
-        if message is None or message.chat.type != ChatType.PRIVATE:
-            if not CALLBACK_ANSWERED.get():
-                await bot.answer_callback_query(query.id)
-            return
-        await conversation.handle(bot, message.chat.id, _language(query.from_user),
-                                  actions.decode(query.data),
-                                  Origin(query.id, message.message_id, update_id=event_update.update_id))
-
-    return router
+async def on_button(conversation: Conversation, bot: Bot, query: CallbackQuery, update_id: int) -> bool:
+    """A button pressed on one of the bot's messages; outside a private chat only answered."""
+    message = query.message
+    if message is None or message.chat.type != ChatType.PRIVATE:
+        if not CALLBACK_ANSWERED.get():
+            await bot.answer_callback_query(query.id)
+        return False
+    await conversation.handle(bot, message.chat.id, _language(query.from_user),
+                              actions.decode(query.data),
+                              Origin(query.id, message.message_id, update_id=update_id))
+    return True
 
 
 class InFlight:
@@ -101,53 +103,74 @@ class InFlight:
         return True
 
 
-def update_logger(in_flight: InFlight) -> Callable[..., Awaitable[Any]]:
-    """Outer middleware: time each update, log one line, and never let an error escape."""
-
-    async def middleware(handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                         event: TelegramObject, data: dict[str, Any]) -> Any:
-        fields: dict[str, Any] = {}
-        token = LOG_FIELDS.set(fields)
-        in_flight.enter()
-        started = time.perf_counter()
-        kind = _safe_kind(event)
-        result: Any = None
-        status = "ok"
-        try:
-            result = await handler(event, data)
-        except Exception as exc:  # the bot never crashes on a user
-            status = "error"
-            fields["error"] = type(exc).__name__
-            # Only the type and where it happened: an exception's message or a traceback's
-            # values may quote what the user typed, which must never reach the log.
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
-            log.error("update failed type=%s error=%s at=%s", kind, type(exc).__name__, where)
-        finally:
-            in_flight.leave()
-            LOG_FIELDS.reset(token)
-        if status == "ok" and not fields:
-            status = "ignored"
-        extra = " ".join(f"{k}={v}" for k, v in fields.items())
-        log.info("update type=%s status=%s ms=%.1f %s", kind, status,
-                 (time.perf_counter() - started) * 1000, extra)
-        return result
-
-    return middleware
-
-
-def _safe_kind(event: TelegramObject) -> str:
+async def logged(in_flight: InFlight, kind: str, handle: Callable[[], Awaitable[bool]]) -> None:
+    """Run one update's handler: time it, log one line, and never let an error escape."""
+    fields: dict[str, Any] = {}
+    token = LOG_FIELDS.set(fields)
+    in_flight.enter()
+    started = time.perf_counter()
+    status = "ok"
     try:
-        return event.event_type if isinstance(event, Update) else type(event).__name__
+        if not await handle():
+            status = "ignored"
+    except Exception as exc:  # the bot never crashes on a user
+        status = "error"
+        fields["error"] = type(exc).__name__
+        # Only the type and where it happened: an exception's message or a traceback's values
+        # may quote what the user typed, which must never reach the log.
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+        log.error("update failed type=%s error=%s at=%s", kind, type(exc).__name__, where)
+    finally:
+        in_flight.leave()
+        LOG_FIELDS.reset(token)
+    if status == "ok" and not fields:
+        status = "ignored"
+    extra = " ".join(f"{k}={v}" for k, v in fields.items())
+    log.info("update type=%s status=%s ms=%.1f %s", kind, status,
+             (time.perf_counter() - started) * 1000, extra)
+
+
+def update_kind(update: Update) -> str:
+    """The update's type (``message``, ``callback_query``...), or ``unknown``."""
+    try:
+        return update.event_type
     except LookupError:
         return "unknown"
 
 
-def build_dispatcher(conversation: Conversation, in_flight: InFlight) -> Dispatcher:
-    """A dispatcher with the router and the logging middleware."""
-    # Sessions live in the store: aiogram's FSM would only add a middleware per update and keep
-    # a record per chat and user in memory, never freed.
-    dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.update.outer_middleware(update_logger(in_flight))
-    dispatcher.include_router(build_router(conversation))
-    return dispatcher
+async def _ignored() -> bool:
+    return False
+
+
+class BotDispatcher(Dispatcher):
+    """aiogram's dispatcher, routing each update straight to the bot's handler for its type."""
+
+    def __init__(self, conversation: Conversation, in_flight: InFlight) -> None:
+        # Sessions live in the store: aiogram's FSM would only keep a record per chat and user
+        # in memory, never freed.
+        super().__init__(disable_fsm=True)
+        self.conversation = conversation
+        self.in_flight = in_flight
+
+    async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> None:
+        """Handle one update (polling and the webhook both come here); nothing is returned."""
+        conversation = self.conversation
+        update_id = update.update_id
+        if (query := update.callback_query) is not None:
+            await logged(self.in_flight, "callback_query",
+                         lambda: on_button(conversation, bot, query, update_id))
+        elif (message := update.message) is not None:
+            await logged(self.in_flight, "message",
+                         lambda: on_message(conversation, bot, message, update_id))
+        else:  # edited messages, channel posts, an empty update left by a malformed one...
+            await logged(self.in_flight, update_kind(update), _ignored)
+
+    def resolve_used_update_types(self, skip_events: set[str] | None = None) -> list[str]:
+        """The update types the bot handles, for ``allowed_updates``."""
+        return [kind for kind in USED_UPDATES if not skip_events or kind not in skip_events]
+
+
+def build_dispatcher(conversation: Conversation, in_flight: InFlight) -> BotDispatcher:
+    """The dispatcher that serves the bot's updates."""
+    return BotDispatcher(conversation, in_flight)
