@@ -52,7 +52,7 @@ from bench.simusers import SimUser, action_label, make_users, next_action
 from bot.app import build_engine
 from bot.content.problems import ContentError
 from bot.settings import Settings
-from bot.telegram.delivery import RetryMiddleware
+from bot.telegram.delivery import Retries
 from bot.telegram.runner import BotService, register_commands
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,6 +183,12 @@ class LocalSession(BaseSession):
         super().__init__()
         self.chats: dict[int, ChatView] = {}
         self.calls: Counter[str] = Counter()
+        self.retries = Retries()
+
+    async def __call__(self, bot: Bot, method: TelegramMethod[TelegramType],
+                       timeout: int | None = None) -> TelegramType:
+        """With retries, as ``TolerantSession`` sends."""
+        return await self.retries.send(self.make_request, bot, method, timeout)
 
     async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType],
                            timeout: int | None = None) -> TelegramType:
@@ -242,7 +248,6 @@ class LocalSession(BaseSession):
 
 def local_bot(session: LocalSession) -> Bot:
     """A Bot like ``bot.telegram.runner.create_bot`` makes (HTML, no previews, retries) on ``session``."""
-    session.middleware(RetryMiddleware())
     return Bot(TOKEN, session=session, default=DefaultBotProperties(
         parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
 

@@ -14,14 +14,13 @@ from typing import Any
 import pytest
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import GetUpdates, SendMessage
-from aiogram.methods.base import Response
 from sqlalchemy.engine import make_url
 
 from bot.content.loader import load_tree
 from bot.content.telegram_html import visible_text
 from bot.store.health import StorageHealth, storage_cause
 from bot.telegram import delivery as tg_delivery
-from bot.telegram.delivery import RetryMiddleware
+from bot.telegram.delivery import Retries, TolerantSession
 from bot.telegram.runner import BotService
 from bot.telegram.steps import PRESS_AGAIN, TRY_AGAIN
 from e2e import PG_URL, bot_settings, clear_pg, running
@@ -121,8 +120,9 @@ async def test_postgresql_down_tells_the_user_and_recovers(fake_telegram: FakeTe
 async def test_proxy_error_pages_are_retried_then_the_user_is_told(fake_telegram: FakeTelegram,
                                                                    tmp_path: Path) -> None:
     async with running(bot_settings(fake_telegram, tmp_path / "data")) as service:
-        retry = service.bot.session.middleware[0]
-        assert isinstance(retry, RetryMiddleware)
+        session = service.bot.session
+        assert isinstance(session, TolerantSession)
+        retry = session.retries
         retry.base_delay = 0.01
         user = fake_telegram.user(7103, language_code="fr")
         fake_telegram.fail_next("sendMessage", status=502, body=NGINX_502, times=2)
@@ -160,13 +160,13 @@ async def test_retry_after_is_never_cut_short(monkeypatch: pytest.MonkeyPatch) -
     for method in (SendMessage(chat_id=1, text="x"), GetUpdates()):
         failures = [TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=45)]
 
-        async def make_request(_bot: Any, _method: Any, failures: list[Any] = failures) -> Response[Any]:
+        async def make_request(_bot: Any, _method: Any, _timeout: int | None = None,
+                               failures: list[Any] = failures) -> bool:
             if failures:
                 raise failures.pop()
-            return Response(ok=True, result=True)
+            return True
 
-        result = await RetryMiddleware()(make_request, None, method)  # type: ignore[arg-type]
-        assert result.ok
+        assert await Retries().send(make_request, None, method) is True  # type: ignore[arg-type]
     assert slept == [45.0, 45.0]
 
 

@@ -5,18 +5,37 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import AnswerCallbackQuery
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    BanChatMember,
+    DeleteMessages,
+    GetUpdates,
+    SendDocument,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+    TelegramMethod,
+)
 from aiogram.methods.base import Response
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageEntity,
+)
 
 from bot.conversation import actions
 from bot.conversation.screen import Button
-from bot.telegram.methods import RESPONSE_MODELS, EditText, SendText, keyboard_json
+from bot.telegram.methods import RESPONSE_MODELS, EditText, JsonRequests, SendText, keyboard_json
 from fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST"
@@ -73,3 +92,42 @@ def test_response_models_survive_garbage_collection() -> None:
     gc.collect()
     assert Response[EditText.__returning__] in RESPONSE_MODELS
     assert Response[AnswerCallbackQuery.__returning__] in RESPONSE_MODELS
+
+
+def _aiogram_fields(session: JsonRequests, bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
+    """What aiogram's own path makes of a method: ``prepare_value`` over ``model_dump()``."""
+    files: dict[str, Any] = {}
+    data = {}
+    for key, value in method.model_dump(warnings=False).items():
+        prepared = session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+        if prepared is not None and prepared != "":
+            data[key] = prepared
+    return data
+
+
+def test_json_fields_are_what_aiogram_would_send() -> None:
+    session = JsonRequests()
+    bot = Bot(token=TOKEN, session=session,
+              default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
+    methods: list[TelegramMethod[Any]] = [
+        SendText(chat_id=77, text="<b>Hola</b>", reply_markup=keyboard_json(ROWS)),
+        EditText(chat_id=77, message_id=5, text="x", reply_markup=None),
+        EditText(chat_id=77, message_id=5, text="", parse_mode=None),  # empty and None left out
+        AnswerCallbackQuery(callback_query_id="q1"),
+        AnswerCallbackQuery(callback_query_id="q1", show_alert=False, cache_time=0),
+        SendMessage(chat_id=77, text="t", parse_mode=ParseMode.MARKDOWN_V2,
+                    entities=[MessageEntity(type="bold", offset=0, length=1)],
+                    reply_markup=InlineKeyboardMarkup(inline_keyboard=[
+                        [InlineKeyboardButton(text="a", callback_data="1:h")]])),
+        SetMyCommands(commands=[BotCommand(command="start", description="Start")],
+                      language_code="es"),
+        DeleteMessages(chat_id=77, message_ids=[1, 2, 3]),
+        SetWebhook(url="https://example.org/hook", secret_token="s", allowed_updates=["message"]),
+        GetUpdates(offset=3, timeout=10, allowed_updates=["message", "callback_query"]),
+        BanChatMember(chat_id=77, user_id=5, until_date=datetime(2030, 1, 2, tzinfo=UTC)),
+        SendMessage(chat_id=77, text="t", some_future_field={"a": None, "b": 1}),  # an extra
+    ]
+    for method in methods:
+        assert session.json_fields(bot, method) == _aiogram_fields(session, bot, method), method
+    upload = SendDocument(chat_id=77, document=BufferedInputFile(b"x", filename="a.html"))
+    assert session.json_fields(bot, upload) is None  # a file: aiogram's multipart form

@@ -1,6 +1,6 @@
 """Getting messages to Telegram reliably: retries, per-chat pacing, a tolerant session.
 
-- :class:`RetryMiddleware` retries a Bot API call after 429 (waiting the full ``retry_after``,
+- :class:`Retries` retries a Bot API call after 429 (waiting the full ``retry_after``,
   on every method, ``getUpdates`` too), after network errors and after 5xx answers (a proxy's
   HTML error page included), with exponential backoff.
 - :class:`ChatPacer` paces new messages (per chat and overall) as token buckets; taps are never paced.
@@ -14,10 +14,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramNetworkError,
@@ -35,7 +34,14 @@ from bot.telegram.trim import trim_update
 log = logging.getLogger("kyr_bot.delivery")
 
 
-class RetryMiddleware(BaseRequestMiddleware):
+class MakeRequest(Protocol[TelegramType]):
+    """What sends one call: the session's ``make_request``."""
+
+    def __call__(self, bot: Bot, method: TelegramMethod[TelegramType],
+                 timeout: int | None = None) -> Awaitable[TelegramType]: ...
+
+
+class Retries:
     """Retry Bot API calls that failed for reasons that pass: 429, network errors, 5xx."""
 
     def __init__(self, attempts: int = 5, base_delay: float = 0.5, max_delay: float = 30.0) -> None:
@@ -43,16 +49,17 @@ class RetryMiddleware(BaseRequestMiddleware):
         self.base_delay = base_delay
         self.max_delay = max_delay
 
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+    async def send(self, make_request: MakeRequest[TelegramType], bot: Bot,
+                   method: TelegramMethod[TelegramType], timeout: int | None = None) -> TelegramType:
+        """``make_request(bot, method, timeout)``, tried again as long as it is worth it."""
         if _is_polling(method):
-            return await self._poll(make_request, bot, method)
+            return await self._poll(make_request, bot, method, timeout)
         # A callback answer is useless after ~15 s: try it fewer times.
         attempts = 2 if isinstance(method, AnswerCallbackQuery) else self.attempts
         delay = self.base_delay
         for attempt in range(1, attempts + 1):
             try:
-                return await make_request(bot, method)
+                return await make_request(bot, method, timeout)
             except TelegramRetryAfter as exc:
                 if attempt == attempts:
                     raise
@@ -70,12 +77,12 @@ class RetryMiddleware(BaseRequestMiddleware):
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    async def _poll(make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                    method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+    async def _poll(make_request: MakeRequest[TelegramType], bot: Bot,
+                    method: TelegramMethod[TelegramType], timeout: int | None) -> TelegramType:
         """getUpdates: wait as long as Telegram asks; other failures go to aiogram's backoff."""
         while True:
             try:
-                return await make_request(bot, method)
+                return await make_request(bot, method, timeout)
             except TelegramRetryAfter as exc:
                 log.warning("telegram asked to slow down method=getUpdates retry_after=%s",
                             exc.retry_after)
@@ -128,11 +135,25 @@ class ChatPacer:
 
 
 class TolerantSession(JsonRequests):
-    """An aiohttp session (JSON bodies) that replaces malformed updates in ``getUpdates`` by empty ones.
+    """An aiohttp session (JSON bodies) with retries, that replaces malformed updates by empty ones.
 
     The empty update keeps its ``update_id`` so polling moves past it; the dispatcher then
     ignores it. Nothing of its content is logged.
+
+    Retries run in :meth:`__call__` itself, not as an aiogram request middleware: aiogram
+    builds the middleware chain again for every call (partials and wrapper copies), and
+    :class:`Retries` is the only one the bot has. Request middlewares registered with
+    ``session.middleware(...)`` are therefore not called.
     """
+
+    def __init__(self, retries: Retries | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retries = retries or Retries()
+
+    async def __call__(self, bot: Bot, method: TelegramMethod[TelegramType],
+                       timeout: int | None = None) -> TelegramType:
+        """Send ``method``, retried as :class:`Retries` says."""
+        return await self.retries.send(self.make_request, bot, method, timeout)
 
     def check_response(self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int,
                        content: str) -> Response[TelegramType]:

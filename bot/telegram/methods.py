@@ -39,6 +39,7 @@ from bot.conversation.screen import Button
 from bot.telegram.lazy_aiogram import resolve_names
 
 Rows = tuple[tuple[Button, ...], ...]
+_PLAIN = frozenset({str, int, bool, float})  # sent as they are (prepare_value returns them)
 
 
 class SendText(SendMessage):
@@ -73,16 +74,30 @@ class JsonRequests(AiohttpSession):
 
     def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
         """A JSON body when there is no file to upload, else aiogram's multipart form."""
-        files: dict[str, Any] = {}
-        data: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is not None and prepared != "":
-                data[key] = prepared
-        if files:
+        data = self.json_fields(bot, method)
+        if data is None:
             return super().build_form_data(bot, method)
         # aiohttp posts any payload given as ``data``; aiogram's annotation names only forms.
         return JsonPayload(data, dumps=self.json_dumps)  # type: ignore[return-value]
+
+    def json_fields(self, bot: Bot, method: TelegramMethod[TelegramType]) -> dict[str, Any] | None:
+        """The method's fields as Telegram reads them, or None if one of them is a file.
+
+        What ``prepare_value`` makes of ``model_dump()``, without the dump: the fields are read
+        as they are, and only values that are not plain text or numbers (defaults, objects,
+        lists, enums, dates) go through ``prepare_value``. Empty values are left out.
+        """
+        files: dict[str, Any] = {}
+        data: dict[str, Any] = {}
+        fields = method.__dict__
+        if method.__pydantic_extra__:
+            fields = {**fields, **method.__pydantic_extra__}
+        for key, value in fields.items():
+            if type(value) not in _PLAIN:
+                value = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if value is not None and value != "":
+                data[key] = value
+        return None if files else data
 
 
 @functools.lru_cache(maxsize=4096)

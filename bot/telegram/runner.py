@@ -38,7 +38,7 @@ from bot.settings import Settings, SettingsError
 from bot.store.keys import SessionKeyer, load_secret
 from bot.store.sessions import SessionStore
 from bot.telegram.courtesy import run_courteously
-from bot.telegram.delivery import ChatPacer, RetryMiddleware, TolerantSession
+from bot.telegram.delivery import ChatPacer, TolerantSession
 from bot.telegram.handlers import InFlight, build_dispatcher
 from bot.telegram.release import release_gradually
 from bot.telegram.steps import CALLBACK_ANSWERED, Conversation, Runtime
@@ -90,7 +90,6 @@ def create_bot(settings: Settings) -> Bot:
     base = settings.telegram_api_base
     api = TelegramAPIServer.from_base(base) if base else PRODUCTION
     session = TolerantSession(api=api)
-    session.middleware(RetryMiddleware())
     try:
         return Bot(settings.bot_token, session=session,
                    default=DefaultBotProperties(parse_mode=ParseMode.HTML,
