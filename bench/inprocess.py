@@ -1,11 +1,11 @@
-"""Profile kyr-bot in one process: the real dispatcher and store, a Bot API answered locally.
+"""Profile kyr-bot in one process: the real update handler and store, a Bot API answered locally.
 
 Usage::
 
     .venv/bin/python bench/inprocess.py [--users 500] [--updates 20000] [--profile] [--per-action]
 
 Not a comparison (``bench/run.py`` compares bots, each in its own process, over HTTP): the
-real dispatcher and store built by ``BotService.create`` (SQLite in a temp folder), with a Bot
+real update handler and store built by ``BotService.create`` (SQLite in a temp folder), with a Bot
 whose session answers every Bot API call locally. Simulated users walk the real tree through
 the buttons the bot last sent them. Three phases: *sequential* (one user, no pause),
 *saturated* (``--users`` users, no pause) and *paced* (``--users`` users each pressing about
@@ -39,13 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # As in the deployed bot, the bot package comes before aiogram, which then builds its types on
 # first use (bot/telegram/lazy_aiogram.py).
 import bot.telegram.lazy_aiogram as _lazy  # noqa: F401  # isort: skip
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import Update
 
 from bench.gen_tree import generate_tree
 from bench.simusers import SimUser, action_label, make_users, next_action
@@ -53,6 +52,8 @@ from bot.app import build_engine
 from bot.content.problems import ContentError
 from bot.settings import Settings
 from bot.telegram.delivery import Retries
+from bot.telegram.handlers import UpdateHandler
+from bot.telegram.incoming import read_update
 from bot.telegram.runner import BotService, register_commands
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -261,11 +262,11 @@ class Driver(Protocol):
 
 
 class LocalDriver:
-    """Feeds updates straight into a dispatcher, timing ``Update`` parsing + ``feed_update``."""
+    """Feeds updates straight into the update handler, timing ``read_update`` + ``feed``."""
 
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, session: LocalSession) -> None:
+    def __init__(self, bot: Bot, updates: UpdateHandler, session: LocalSession) -> None:
         self.bot = bot
-        self.dispatcher = dispatcher
+        self.updates = updates
         self.session = session
 
     def _user(self, user: SimUser) -> dict[str, Any]:
@@ -291,7 +292,7 @@ class LocalDriver:
     async def step(self, user: SimUser) -> tuple[str, float]:
         action, raw = self.update(user)
         started = time.perf_counter()
-        await self.dispatcher.feed_update(self.bot, Update.model_validate(raw, context={"bot": self.bot}))
+        await self.updates.feed(self.bot, read_update(raw))
         return action, time.perf_counter() - started
 
 
@@ -433,7 +434,7 @@ async def in_process(args: argparse.Namespace, content: Path, build_seconds: flo
         gc.collect()
         gc.freeze()
 
-    ours = await phases("kyr-bot", LocalDriver(service.bot, service.dispatcher, session), args)
+    ours = await phases("kyr-bot", LocalDriver(service.bot, service.updates, session), args)
     started = time.perf_counter()
     await service.runtime.store.flush_counts()
     flush_ms = (time.perf_counter() - started) * 1000
@@ -445,7 +446,7 @@ async def in_process(args: argparse.Namespace, content: Path, build_seconds: flo
     await service.runtime.store.close()
     await service.bot.session.close()
 
-    print_table("IN-PROCESS (local Bot API session, SQLite file, real dispatcher)", ours)
+    print_table("IN-PROCESS (local Bot API session, SQLite file, real update handler)", ours)
     if args.per_action:
         for stats in ours:
             print_actions(stats)
@@ -469,7 +470,7 @@ async def profile(service: BotService, session: LocalSession, args: argparse.Nam
     attributed correctly), else cProfile. SQLite work in aiosqlite's threads is not sampled; the
     main thread waiting for it shows as ``select``.
     """
-    driver = LocalDriver(service.bot, service.dispatcher, session)
+    driver = LocalDriver(service.bot, service.updates, session)
     users = make_users(args.users, 3_000_000, 3)
     steps = max(1, min(args.updates, 6000) // args.users)
     try:

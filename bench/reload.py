@@ -58,7 +58,7 @@ async def main_async(args: argparse.Namespace) -> int:
     await service.bot.session.close()
     session = LocalSession()
     service.bot = local_bot(session)
-    driver = LocalDriver(service.bot, service.dispatcher, session)
+    driver = LocalDriver(service.bot, service.updates, session)
     users = make_users(args.users, 10_000, seed=7)
     await run_users("warm-up", driver, users, 3, PACED_THINK, 3)
     normal = await run_users("normal", driver, users, 10**9, PACED_THINK, args.seconds)

@@ -17,13 +17,13 @@ TYPED = ["/start", "/start es-third-country", "/START@kyr_bot fr", "/menu", "/ba
 
 @pytest.mark.parametrize("text", TYPED)
 def test_terminal_and_telegram_read_typed_text_the_same(text: str) -> None:
-    from aiogram.types import Chat, Message
-
-    message = Message(message_id=1, date=0, chat=Chat(id=1, type="private"), text=text)
     from bot.telegram.handlers import message_action
+    from bot.telegram.incoming import read_update
 
+    update = read_update({"update_id": 1, "message": {
+        "message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": text}})
     empty = Screen("", (), ScreenKind.NODE)
-    assert message_action(message) == parse_input(text, empty) == parse_text(text)
+    assert message_action(update.text) == parse_input(text, empty) == parse_text(text)
 
 
 def test_deep_link_unknown_command_and_plain_text() -> None:

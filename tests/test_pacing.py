@@ -127,18 +127,3 @@ async def test_calls_go_as_json_and_documents_as_multipart(fake_telegram: FakeTe
         assert kinds[method] == "application/json", (method, kinds[method])
     assert kinds["sendDocument"] == "multipart/form-data"
     assert fake_telegram.documents(6301) and fake_telegram.violations == []
-
-
-def test_updates_go_straight_to_the_handlers_with_no_thread_hop() -> None:
-    from bot.telegram.handlers import InFlight, build_dispatcher
-    from bot.telegram.steps import Conversation
-
-    # aiogram hands every handler or filter that is not a coroutine function to
-    # asyncio.to_thread; the bot registers none: feed_update calls its own coroutines.
-    dispatcher = build_dispatcher(Conversation(None), InFlight())  # type: ignore[arg-type]
-    registered = [handler for router in dispatcher.chain_tail
-                  for observer in router.observers.values() for handler in observer.handlers]
-    assert dispatcher.sub_routers == []
-    for handler in registered:  # only aiogram's own update listener, which feed_update skips
-        assert handler.awaitable and not handler.filters, handler.callback
-    assert dispatcher.resolve_used_update_types() == ["message", "callback_query"]

@@ -4,8 +4,8 @@
   on every method, ``getUpdates`` too), after network errors and after 5xx answers (a proxy's
   HTML error page included), with exponential backoff.
 - :class:`ChatPacer` paces new messages (per chat and overall) as token buckets; taps are never paced.
-- :class:`TolerantSession` drops malformed updates from ``getUpdates`` instead of letting one
-  bad update stall polling for everyone.
+- :class:`TolerantSession` sends with those retries, and takes a proxy's HTML error page for
+  the server error it is.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -25,11 +25,8 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import Update
-from pydantic import ValidationError
 
 from bot.telegram.methods import JsonRequests
-from bot.telegram.trim import trim_update
 
 log = logging.getLogger("kyr_bot.delivery")
 
@@ -135,10 +132,10 @@ class ChatPacer:
 
 
 class TolerantSession(JsonRequests):
-    """An aiohttp session (JSON bodies) with retries, that replaces malformed updates by empty ones.
+    """An aiohttp session (JSON bodies) with retries, reading a proxy's error page as a 5xx.
 
-    The empty update keeps its ``update_id`` so polling moves past it; the dispatcher then
-    ignores it. Nothing of its content is logged.
+    Malformed updates are the poller's to skip (``polling.py``): ``getUpdates`` is called as
+    ``GetRawUpdates`` and its answer is left as JSON.
 
     Retries run in :meth:`__call__` itself, not as an aiogram request middleware: aiogram
     builds the middleware chain again for every call (partials and wrapper copies), and
@@ -157,8 +154,6 @@ class TolerantSession(JsonRequests):
 
     def check_response(self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int,
                        content: str) -> Response[TelegramType]:
-        if _is_polling(method):
-            content = self._trimmed(content)
         try:
             return super().check_response(bot, method, status_code, content)
         except ClientDecodeError as exc:
@@ -167,45 +162,7 @@ class TolerantSession(JsonRequests):
                 # load balancer): a server error like any other 5xx, so it is retried.
                 raise TelegramServerError(method=method,
                                           message=f"HTTP {status_code} without a JSON body") from exc
-            if not _is_polling(method):
-                raise
-            cleaned = self._clean_updates(bot, content)
-            if cleaned is None:
-                raise
-            return super().check_response(bot, method, status_code, cleaned)
-
-    def _trimmed(self, content: str) -> str:
-        """getUpdates' answer with each update trimmed to what the bot reads (``trim.py``)."""
-        try:
-            data: Any = self.json_loads(content)
-        except (ValueError, RecursionError):
-            return content  # aiogram's check reports it
-        if isinstance(data, dict) and isinstance(data.get("result"), list):
-            data = {**data, "result": [trim_update(item) for item in data["result"]]}
-        # Already parsed: check_response's loader takes it as it is (methods.json_loads).
-        return cast(str, data)
-
-    def _clean_updates(self, bot: Bot, content: str) -> str | None:
-        try:
-            data: Any = self.json_loads(content)
-            items = data["result"]
-        except (ValueError, KeyError, TypeError):
-            return None
-        if not isinstance(items, list):
-            return None
-        kept: list[Any] = []
-        dropped = 0
-        for item in items:
-            try:
-                Update.model_validate(item, context={"bot": bot})
-                kept.append(item)
-            except ValidationError:
-                update_id = item.get("update_id") if isinstance(item, dict) else None
-                if isinstance(update_id, int):
-                    kept.append({"update_id": update_id})
-                dropped += 1
-        log.warning("ignored malformed updates count=%d", dropped)
-        return self.json_dumps({**data, "result": kept})
+            raise
 
 
 def _is_polling(method: TelegramMethod[Any]) -> bool:

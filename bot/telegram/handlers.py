@@ -4,10 +4,10 @@ Only private chats are served. Edited messages, channel posts, group messages an
 types we do not use are ignored. Every update is logged on one line with its timing, and
 never with a chat id, user id, name or text.
 
-:class:`BotDispatcher` keeps aiogram's ``Dispatcher`` for what it does well (long polling,
-offsets, backoff, start-up and shutdown hooks) but calls the bot's two handlers directly. The
-router tree would resolve each update through two outer middlewares, a router, its observers,
-filters and each handler's signature: about a tenth of the bot's CPU per update
+Updates arrive as :class:`~bot.telegram.incoming.Incoming` (the fields the bot reads) from the
+poller or the webhook, and :class:`UpdateHandler` calls the handler for their type directly.
+aiogram's router tree would resolve each update through two outer middlewares, a router, its
+observers, filters and each handler's signature: about a tenth of the bot's CPU per update
 (``bench/run.py --profile``), for a table of two entries.
 """
 
@@ -21,52 +21,45 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher
-from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message, Update, User
+from aiogram import Bot
 
 from bot.conversation import actions
 from bot.conversation.commands import parse_text
+from bot.telegram.incoming import CALLBACK_QUERY, MESSAGE, Incoming
 from bot.telegram.steps import CALLBACK_ANSWERED, LOG_FIELDS, Conversation, Origin
 
 log = logging.getLogger("kyr_bot.updates")
 
 # The update types the bot asks Telegram for (polling's and the webhook's allowed_updates).
-USED_UPDATES = ("message", "callback_query")
+USED_UPDATES = (MESSAGE, CALLBACK_QUERY)
 
 
-def message_action(message: Message) -> actions.Action:
+def message_action(text: str | None) -> actions.Action:
     """The action a private message asks for: a command, words to search, or unsupported."""
-    text = message.text
     if text is None:
         return actions.Invalid("unsupported")
     return parse_text(text)
 
 
-def _language(user: User | None) -> str | None:
-    return user.language_code if user is not None else None
-
-
-async def on_message(conversation: Conversation, bot: Bot, message: Message, update_id: int) -> bool:
+async def on_message(conversation: Conversation, bot: Bot, update: Incoming) -> bool:
     """A typed message in a private chat; False (ignored) anywhere else."""
-    if message.chat.type != ChatType.PRIVATE:
+    if not update.private or update.chat_id is None:
         return False
-    await conversation.handle(bot, message.chat.id, _language(message.from_user),
-                              message_action(message),
-                              Origin(incoming=message.message_id, update_id=update_id))
+    await conversation.handle(bot, update.chat_id, update.language, message_action(update.text),
+                              Origin(incoming=update.message_id, update_id=update.update_id))
     return True
 
 
-async def on_button(conversation: Conversation, bot: Bot, query: CallbackQuery, update_id: int) -> bool:
+async def on_button(conversation: Conversation, bot: Bot, update: Incoming) -> bool:
     """A button pressed on one of the bot's messages; outside a private chat only answered."""
-    message = query.message
-    if message is None or message.chat.type != ChatType.PRIVATE:
+    callback_id = update.callback_id
+    assert callback_id is not None  # read_update requires it of a callback query
+    if not update.private or update.chat_id is None:
         if not CALLBACK_ANSWERED.get():
-            await bot.answer_callback_query(query.id)
+            await bot.answer_callback_query(callback_id)
         return False
-    await conversation.handle(bot, message.chat.id, _language(query.from_user),
-                              actions.decode(query.data),
-                              Origin(query.id, message.message_id, update_id=update_id))
+    await conversation.handle(bot, update.chat_id, update.language, actions.decode(update.data),
+                              Origin(callback_id, update.message_id, update_id=update.update_id))
     return True
 
 
@@ -131,46 +124,23 @@ async def logged(in_flight: InFlight, kind: str, handle: Callable[[], Awaitable[
              (time.perf_counter() - started) * 1000, extra)
 
 
-def update_kind(update: Update) -> str:
-    """The update's type (``message``, ``callback_query``...), or ``unknown``."""
-    try:
-        return update.event_type
-    except LookupError:
-        return "unknown"
-
-
 async def _ignored() -> bool:
     return False
 
 
-class BotDispatcher(Dispatcher):
-    """aiogram's dispatcher, routing each update straight to the bot's handler for its type."""
+class UpdateHandler:
+    """Routes each update straight to the bot's handler for its type, logged and contained."""
 
     def __init__(self, conversation: Conversation, in_flight: InFlight) -> None:
-        # Sessions live in the store: aiogram's FSM would only keep a record per chat and user
-        # in memory, never freed.
-        super().__init__(disable_fsm=True)
         self.conversation = conversation
         self.in_flight = in_flight
 
-    async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> None:
-        """Handle one update (polling and the webhook both come here); nothing is returned."""
+    async def feed(self, bot: Bot, update: Incoming) -> None:
+        """Handle one update (from polling or the webhook); never raises."""
         conversation = self.conversation
-        update_id = update.update_id
-        if (query := update.callback_query) is not None:
-            await logged(self.in_flight, "callback_query",
-                         lambda: on_button(conversation, bot, query, update_id))
-        elif (message := update.message) is not None:
-            await logged(self.in_flight, "message",
-                         lambda: on_message(conversation, bot, message, update_id))
-        else:  # edited messages, channel posts, an empty update left by a malformed one...
-            await logged(self.in_flight, update_kind(update), _ignored)
-
-    def resolve_used_update_types(self, skip_events: set[str] | None = None) -> list[str]:
-        """The update types the bot handles, for ``allowed_updates``."""
-        return [kind for kind in USED_UPDATES if not skip_events or kind not in skip_events]
-
-
-def build_dispatcher(conversation: Conversation, in_flight: InFlight) -> BotDispatcher:
-    """The dispatcher that serves the bot's updates."""
-    return BotDispatcher(conversation, in_flight)
+        if update.kind == CALLBACK_QUERY:
+            await logged(self.in_flight, CALLBACK_QUERY, lambda: on_button(conversation, bot, update))
+        elif update.kind == MESSAGE:
+            await logged(self.in_flight, MESSAGE, lambda: on_message(conversation, bot, update))
+        else:  # edited messages, channel posts...: not asked for, ignored if they come
+            await logged(self.in_flight, update.kind, _ignored)

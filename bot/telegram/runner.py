@@ -21,14 +21,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, Update
+from aiogram.types import BotCommand
 from aiogram.utils.token import TokenValidationError
 from aiohttp import web
-from pydantic import ValidationError
 
 from bot.app import build_engine
 from bot.content.problems import ContentError
@@ -39,10 +38,11 @@ from bot.store.keys import SessionKeyer, load_secret
 from bot.store.sessions import SessionStore
 from bot.telegram.courtesy import run_courteously
 from bot.telegram.delivery import ChatPacer, TolerantSession
-from bot.telegram.handlers import InFlight, build_dispatcher
+from bot.telegram.handlers import USED_UPDATES, InFlight, UpdateHandler
+from bot.telegram.incoming import Malformed, read_update
+from bot.telegram.polling import Poller
 from bot.telegram.release import release_gradually
 from bot.telegram.steps import CALLBACK_ANSWERED, Conversation, Runtime
-from bot.telegram.trim import trim_update
 from bot.telegram.webhook_guard import ConnectionGuard, OutOfFilesLog
 from bot.words.i18n import N_
 
@@ -155,7 +155,7 @@ class BotService:
     settings: Settings
     runtime: Runtime
     bot: Bot
-    dispatcher: Dispatcher
+    updates: UpdateHandler
     in_flight: InFlight = field(default_factory=InFlight)
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -193,20 +193,17 @@ class BotService:
                           pacer=ChatPacer(settings.chat_min_interval, settings.chat_burst,
                                           settings.global_messages_per_second))
         in_flight = InFlight()
-        dispatcher = build_dispatcher(Conversation(runtime), in_flight)
+        updates = UpdateHandler(Conversation(runtime), in_flight)
         log.info("loaded languages=%s steps=%d content_version=%s ms=%.0f",
                  ",".join(engine.tree.codes),
                  sum(len(x.nodes) for x in engine.tree.languages.values()),
                  engine.tree.version, (time.perf_counter() - started) * 1000)
-        # aiogram builds its types on first use (bot/telegram/lazy_aiogram.py): build the update now,
-        # not while the first user waits.
-        Update.model_rebuild()
         # Keep the collector from rescanning the long-lived objects made so far on every full
         # collection (pauses of 200-300 ms measured by bench/inprocess.py).
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
-        return cls(settings, runtime, bot, dispatcher, in_flight)
+        return cls(settings, runtime, bot, updates, in_flight)
 
     async def reload(self) -> bool:
         """Load content and catalogs again; switch to them only if they have no errors."""
@@ -328,15 +325,15 @@ class BotService:
 
     async def _serve_polling(self) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
-        polling = asyncio.create_task(self.dispatcher.start_polling(
-            self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10,
-            tasks_concurrency_limit=self.settings.max_updates_in_flight))
+        poller = Poller(self.bot, lambda update: self.updates.feed(self.bot, update),
+                        allowed_updates=list(USED_UPDATES),
+                        limit=self.settings.max_updates_in_flight)
+        polling = asyncio.create_task(poller.run())
         self.ready.set()
         stopper = asyncio.create_task(self.stop_event.wait())
         done, _pending = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper in done:
-            with contextlib.suppress(RuntimeError):
-                await self.dispatcher.stop_polling()
+            poller.stop()
         await polling
         stopper.cancel()
 
@@ -362,7 +359,7 @@ class BotService:
                                           settings.webhook_port, reuse_address=True)
         try:
             await self.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret,
-                                       allowed_updates=self.dispatcher.resolve_used_update_types())
+                                       allowed_updates=list(USED_UPDATES))
             log.info("webhook listening host=%s port=%d", settings.webhook_host, settings.webhook_port)
             self.ready.set()
             await self.stop_event.wait()
@@ -391,15 +388,10 @@ class BotService:
         except TimeoutError:
             return web.Response(status=408, text="Request Timeout")
         try:
-            data = trim_update(json.loads(body))
-        except RecursionError:  # nesting no update has: refused before it reaches pydantic
+            update = read_update(json.loads(body))
+        except RecursionError:  # nesting no update has
             return web.Response(status=400, text="Bad Request")
-        except ValueError:
-            log.warning("ignored malformed webhook update")
-            return web.json_response({})
-        try:
-            update = Update.model_validate(data, context={"bot": self.bot})
-        except (ValueError, ValidationError, RecursionError):
+        except (Malformed, ValueError):  # not an update the bot can read, or not JSON
             log.warning("ignored malformed webhook update")
             return web.json_response({})
         if not self._recent.first_time(update.update_id):
@@ -409,18 +401,18 @@ class BotService:
         # Beyond MAX_UPDATES_IN_FLIGHT, Telegram's request waits: memory stays bounded and
         # Telegram slows its deliveries instead.
         await self._slots.acquire()
-        query = update.callback_query
         # Telegram runs a method given as the webhook's answer: a tap is answered there, at
         # once and without a request of its own; the task below knows not to answer it again.
-        answered = CALLBACK_ANSWERED.set(query is not None)
+        answered = CALLBACK_ANSWERED.set(update.callback_id is not None)
         try:
-            task = asyncio.create_task(self.dispatcher.feed_update(self.bot, update))
+            task = asyncio.create_task(self.updates.feed(self.bot, update))
         finally:
             CALLBACK_ANSWERED.reset(answered)
         self._feeds.add(task)
         task.add_done_callback(self._feed_done)
-        if query is not None:
-            return web.json_response({"method": "answerCallbackQuery", "callback_query_id": query.id})
+        if update.callback_id is not None:
+            return web.json_response({"method": "answerCallbackQuery",
+                                      "callback_query_id": update.callback_id})
         return web.json_response({})
 
     def _feed_done(self, task: asyncio.Task[Any]) -> None:
