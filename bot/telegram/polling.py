@@ -49,24 +49,39 @@ class Poller:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        """Take updates and start their tasks until stopped; then confirm what was taken."""
+        """Take updates and start their tasks until stopped; then confirm what was taken.
+
+        The next ``getUpdates`` goes out as soon as a batch arrives, while its updates are
+        started (each waits for a free slot): updates do not wait in Telegram's queue for a
+        round trip after every batch. Telegram forgets a batch only when that next call
+        reaches it, and every update of a batch received is started, even during a stop.
+        """
         waiter = asyncio.create_task(self._stopping.wait())
+        fetch = asyncio.create_task(self._fetch())
         try:
-            while not self._stopping.is_set():
-                fetch = asyncio.create_task(self._fetch())
-                done, _ = await asyncio.wait({fetch, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                if fetch not in done:  # stopped during the long poll: nothing was taken
-                    fetch.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await fetch
+            while True:
+                await asyncio.wait({fetch, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():  # stopped during the poll: what it brings is not taken
                     break
                 items = fetch.result()
                 if items is None:
                     await self._pause(waiter)
+                    if self._stopping.is_set():
+                        break
+                    fetch = asyncio.create_task(self._fetch())
                     continue
+                self._advance(items)
+                if not self._stopping.is_set():
+                    fetch = asyncio.create_task(self._fetch())
                 await self._start(items)
+                if self._stopping.is_set():
+                    break
         finally:
             waiter.cancel()
+            if not fetch.done():
+                fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fetch
         await self._confirm()
 
     def stop(self) -> None:
@@ -98,14 +113,17 @@ class Poller:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(waiter), delay)
 
-    async def _start(self, items: list[Any]) -> None:
-        """A task per readable update, at most ``limit`` at once; the offset moves past all."""
-        malformed = 0
+    def _advance(self, items: list[Any]) -> None:
+        """Move the offset past every update of a batch, readable or not."""
         for item in items:
             update_id = item.get("update_id") if isinstance(item, dict) else None
             if isinstance(update_id, int) and not isinstance(update_id, bool):
-                # Telegram forgets an update once a later call asks for a higher offset.
                 self.offset = max(self.offset or 0, update_id + 1)
+
+    async def _start(self, items: list[Any]) -> None:
+        """A task per readable update, at most ``limit`` running at once."""
+        malformed = 0
+        for item in items:
             try:
                 incoming = read_update(item)
             except Malformed:
