@@ -404,10 +404,16 @@ async def start(target: Target, fake: BenchTelegram, data: Path, port: int, defa
     env["BENCH_PROBE_OUT"] = str(data / f"{log_name}.gc.jsonl")
     if args.profile:
         env["BENCH_PROFILE"] = str(data / f"{log_name}.prof")
+    bot_cpus = args.bot_cpus
+
+    def pin() -> None:  # in the child, before exec: every thread the bot starts inherits it
+        if bot_cpus:
+            os.sched_setaffinity(0, bot_cpus)
+
     with log_path.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
             *target.command(fake.base_url, port), env=env,
-            cwd=target.root, stdout=log_file, stderr=log_file)
+            cwd=target.root, stdout=log_file, stderr=log_file, preexec_fn=pin)
     deadline = time.perf_counter() + 60
     while time.perf_counter() < deadline and process.returncode is None:
         if port and fake.webhook is not None:
@@ -678,7 +684,7 @@ async def main_async(args: argparse.Namespace) -> int:
         load = "/".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"bench/run.py: {', '.join(t.name for t in targets)}; transports "
               f"{', '.join(args.transports)}; {args.repeat} repeats; load average at start {load} "
-              f"on {os.cpu_count()} cores")
+              f"on {os.cpu_count()} cores; {cores_line(args)}")
         runs: list[Run] = []
         began = time.perf_counter()
         plan: list[tuple[str, str]] = [(tr, "saturated") for tr in args.transports]
@@ -730,6 +736,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile-dir", type=Path, default=None, help="also keep the profiles here")
     parser.add_argument("--breakdown", action="store_true",
                         help="also print where the time went in the saturated phase")
+    parser.add_argument("--cores", choices=("split", "shared"), default="split",
+                        help="split (default): the harness on one core, the bot on the others; "
+                             "shared: all on all cores")
     parser.add_argument("--all-paced", action="store_true",
                         help="also run the baselines' paced phase over webhook")
     args = parser.parse_args(argv)
@@ -742,9 +751,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def split_cores(args: argparse.Namespace) -> None:
+    """``--cores split``: the harness on the first core it may use, each bot on the others.
+
+    On one machine the fake Telegram and the simulated users (this process) share the CPU with
+    the bot. Sharing, a bot whose messages cost the fake server more to check (HTML, files)
+    loses throughput to work that real Telegram does on its own machines. Split, each bot has
+    a core of its own and is limited by its own work. Scale-out runs (several replicas and a
+    database) always share.
+    """
+    args.bot_cpus = set()
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.cores == "split" and not args.replicas and len(allowed) >= 2:
+        os.sched_setaffinity(0, {allowed[0]})
+        args.bot_cpus = set(allowed[1:])
+
+
+def cores_line(args: argparse.Namespace) -> str:
+    """How the cores are shared, for the report's first line."""
+    if not args.bot_cpus:
+        return "bots and harness share the cores"
+    harness = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+    bots = ",".join(str(c) for c in sorted(args.bot_cpus))
+    return f"harness on core {harness}, each bot on core {bots} (--cores split)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    return asyncio.run(main_async(parse_args(argv)))
+    args = parse_args(argv)
+    split_cores(args)
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":
