@@ -8,7 +8,9 @@ Usage::
     .venv/bin/python bench/run.py --database-url postgresql+asyncpg://... --replicas 1,2
 
 Every bot runs as its own process and talks HTTP to ``tests/fake_telegram`` on 127.0.0.1
-(served, with the simulated users, by this process), by long polling or by webhook:
+(served, with the simulated users, by this process), by long polling or by webhook. By default
+(``--cores split``) this process keeps one core and each bot gets the others, so no bot pays
+for the fake Telegram's work on its messages; ``--cores shared`` lets them share:
 
 - **kyr-bot**: ``python -m bot run`` (``--webhook``), as deployed.
 - **stock aiogram**: ``bench/bare_bot.py stock``, a button bot as aiogram's documentation writes
@@ -404,7 +406,7 @@ async def start(target: Target, fake: BenchTelegram, data: Path, port: int, defa
     env["BENCH_PROBE_OUT"] = str(data / f"{log_name}.gc.jsonl")
     if args.profile:
         env["BENCH_PROFILE"] = str(data / f"{log_name}.prof")
-    bot_cpus = args.bot_cpus
+    bot_cpus = getattr(args, "bot_cpus", None)  # set by split_cores (bench/memory.py shares)
 
     def pin() -> None:  # in the child, before exec: every thread the bot starts inherits it
         if bot_cpus:
