@@ -76,7 +76,7 @@ class Retries:
     @staticmethod
     async def _poll(make_request: MakeRequest[TelegramType], bot: Bot,
                     method: TelegramMethod[TelegramType], timeout: int | None) -> TelegramType:
-        """getUpdates: wait as long as Telegram asks; other failures go to aiogram's backoff."""
+        """getUpdates: wait as long as Telegram asks; other failures go to the poller's backoff."""
         while True:
             try:
                 return await make_request(bot, method, timeout)

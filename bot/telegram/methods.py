@@ -56,11 +56,6 @@ class EditText(EditMessageText):
     reply_markup: str | None = None  # type: ignore[assignment]
 
 
-def json_loads(content: Any) -> Any:
-    """``json.loads``; an answer already parsed (a dict or list) is returned as it is."""
-    return content if isinstance(content, (dict, list)) else json.loads(content)
-
-
 class JsonRequests(AiohttpSession):
     """Sends a Bot API call without files as a JSON body instead of multipart form data.
 
@@ -68,9 +63,6 @@ class JsonRequests(AiohttpSession):
     to JSON text on its own; one JSON document is cheaper to build here and to read at the
     other end. Calls with files (a document) still go as multipart, the only way to upload.
     """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**{"json_loads": json_loads, **kwargs})
 
     def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
         """A JSON body when there is no file to upload, else aiogram's multipart form."""
