@@ -111,3 +111,25 @@ async def test_no_more_than_limit_updates_are_handled_at_once(bot: Bot,
     poller.stop()
     await asyncio.wait_for(running, 5)
     assert most == 2
+
+
+async def test_a_batch_taken_before_a_stop_is_handled_whole_and_confirmed(
+        bot: Bot, fake_telegram: FakeTelegram) -> None:
+    ids = [fake_telegram.queue_update(fake_telegram.make_message_update(CHAT + i, "/start"))
+           for i in range(3)]
+    release = asyncio.Event()
+    fed: list[int] = []
+
+    async def feed(update: Incoming) -> None:
+        fed.append(update.update_id)
+        await release.wait()
+
+    poller = Poller(bot, feed, allowed_updates=["message"], limit=1, timeout=1)
+    running = asyncio.create_task(poller.run())
+    await _until(lambda: fed)  # the first is running; the poller waits for a slot for the next
+    poller.stop()
+    release.set()
+    await asyncio.wait_for(running, 5)
+    assert fed == ids  # Telegram was told of the whole batch, so all of it is handled
+    assert fake_telegram.calls("getUpdates")[-1].params["offset"] == ids[-1] + 1
+    assert fake_telegram.pending_updates == []
