@@ -1,4 +1,4 @@
-"""The benchmarks run end to end (tiny sizes): their figures are printed by code that works."""
+"""The benchmark scripts run end to end at tiny sizes, so the figures they print come from working code."""
 
 from __future__ import annotations
 
@@ -28,3 +28,10 @@ def test_run_py_compares_kyr_bot_with_both_baselines() -> None:
 def test_memory_py_reports_a_peak() -> None:
     out = _run("bench/memory.py", "--users", "300")
     assert "peak" in out.lower(), out
+
+
+def test_reload_py_and_purge_py_print_their_targets() -> None:
+    out = _run("bench/reload.py", "--nodes", "300", "--users", "20", "--seconds", "1")
+    assert "p99 reloading / normal" in out and "reloads completed" in out, out
+    out = _run("bench/purge.py", "--expired", "2000", "--live", "100", "--repeat", "1")
+    assert "deleted" in out and "now" in out, out
