@@ -11,7 +11,14 @@
   imported before aiogram), ``gc.freeze()`` after start, keyboards sent as ready JSON and
   Telegram's answers to edits and sends not parsed into ``Message`` objects.
 
-Both do the least a button bot can: answer the tap and edit the message to a new text with a
+- ``lean``: the same bot with every generic speed-up kyr-bot takes on top of those (``--lean``
+  in ``bench/run.py``, for information, not a target): kyr-bot's JSON-body session with
+  retries, updates read from Telegram's JSON (``bot/telegram/incoming.py``), no aiogram
+  dispatcher, kyr-bot's poller (the next poll sent at once), and over webhook the tap answered
+  in the HTTP response with the edit made after it. What separates kyr-bot from it is what
+  kyr-bot does per update: the session, the engine, the log line, its screens.
+
+All do the least a button bot can: answer the tap and edit the message to a new text with a
 fixed keyboard (or send them, for a typed message). The text changes on every update, so
 Telegram never answers "message is not modified".
 """
@@ -24,7 +31,8 @@ import logging
 import sys
 from pathlib import Path
 
-TUNED = len(sys.argv) > 1 and sys.argv[1] == "tuned"
+TUNED = len(sys.argv) > 1 and sys.argv[1] in ("tuned", "lean")
+LEAN = len(sys.argv) > 1 and sys.argv[1] == "lean"
 if TUNED:  # before aiogram, so that aiogram builds its types on first use
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import bot.telegram.lazy_aiogram as lazy  # isort: skip
@@ -133,11 +141,67 @@ def tune() -> None:
     gc.set_threshold(10_000, 10, 10)
 
 
+async def run_lean(api_base: str, port: int) -> None:
+    """The lean bot: kyr-bot's generic pieces around the same two answers."""
+    from bot.telegram.delivery import TolerantSession
+    from bot.telegram.incoming import Incoming, Malformed, read_update
+    from bot.telegram.polling import Poller
+
+    bot = Bot(token=TOKEN, session=TolerantSession(api=TelegramAPIServer.from_base(api_base)),
+              default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(update: Incoming, answered: bool) -> None:
+        if update.chat_id is None:
+            return
+        if update.kind == "callback_query" and update.callback_id and update.message_id:
+            answer = None if answered else asyncio.create_task(
+                bot(AnswerCallbackQuery(callback_query_id=update.callback_id)))
+            await bot(EditText(chat_id=update.chat_id, text=text(), message_id=update.message_id,
+                               reply_markup=KEYBOARD_JSON))
+            if answer is not None:
+                await answer
+        elif update.kind == "message":
+            await bot(SendText(chat_id=update.chat_id, text=text(), reply_markup=KEYBOARD_JSON))
+
+    await bot.get_me()
+    tune()
+    if not port:
+        await bot.delete_webhook()
+        await Poller(bot, lambda update: handle(update, False),
+                     allowed_updates=["message", "callback_query"], limit=100).run()
+        return
+
+    async def webhook(request: web.Request) -> web.Response:
+        try:
+            update = read_update(json.loads(await request.read()))
+        except (Malformed, ValueError):
+            return web.json_response({})
+        task = asyncio.create_task(handle(update, True))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        if update.callback_id is not None:
+            return web.json_response({"method": "answerCallbackQuery",
+                                      "callback_query_id": update.callback_id})
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await bot.set_webhook(WEBHOOK_URL, secret_token=SECRET)
+    await asyncio.Event().wait()
+
+
 def main() -> None:
     """Run the bot: long polling, or a webhook on 127.0.0.1:PORT."""
     logging.basicConfig(level=logging.INFO, stream=sys.stdout)
     api_base = sys.argv[2]
     port = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--webhook" else 0
+    if LEAN:
+        asyncio.run(run_lean(api_base, port))
+        return
     dp = tuned_dispatcher() if TUNED else stock_dispatcher()
     bot = Bot(token=TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)),
               default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -367,7 +367,7 @@ class Target:
     """A bot to measure: kyr-bot from a source tree, or a baseline of bench/bare_bot.py."""
 
     name: str
-    kind: str  # "kyr-bot", "stock" or "tuned"
+    kind: str  # "kyr-bot", "stock", "tuned" or "lean"
     root: Path = ROOT
     env: tuple[tuple[str, str], ...] = ()
     replicas: int = 1  # webhook processes behind a round-robin balancer (one database)
@@ -649,6 +649,11 @@ def report(runs: list[Run], targets: list[Target], args: argparse.Namespace) -> 
                 print(f"scale-out: {t.name} / {targets[0].name} updates/s (paired by repeat): "
                       f"{spread([m / b for m, b in zip(more, base, strict=False)], '{:.2f}')} "
                       f"(database: {args.database_url or 'SQLite'})")
+    for transport in args.transports:
+        rs = ratios(kyr, "lean bare", transport)
+        if rs:
+            print(f"for information, {transport}: updates/s {kyr} / lean bare (every generic "
+                  f"speed-up kyr-bot takes, none of its work): {spread(rs, '{:.2f}')}")
     print(f"\nTARGETS (median of {args.repeat} paired runs; min/median/max shown)")
     for name, value, holds in checks:
         print(f"  {name:<58}{value:>20}  {'HOLDS' if holds else 'MISSED'}")
@@ -683,6 +688,8 @@ async def main_async(args: argparse.Namespace) -> int:
             targets.append(Target(f"kyr-bot@{ref}", "kyr-bot", checkout(ref, temp)))
         if not args.no_baselines:
             targets += [Target("stock aiogram", "stock"), Target("tuned bare", "tuned")]
+        if args.lean:
+            targets.append(Target("lean bare", "lean"))
         load = "/".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"bench/run.py: {', '.join(t.name for t in targets)}; transports "
               f"{', '.join(args.transports)}; {args.repeat} repeats; load average at start {load} "
@@ -741,6 +748,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cores", choices=("split", "shared"), default="split",
                         help="split (default): the harness on one core, the bot on the others; "
                              "shared: all on all cores")
+    parser.add_argument("--lean", action="store_true",
+                        help="also run a lean bare bot (bench/bare_bot.py lean), for information")
     parser.add_argument("--all-paced", action="store_true",
                         help="also run the baselines' paced phase over webhook")
     args = parser.parse_args(argv)
