@@ -109,8 +109,9 @@ ES_WORDS = """# Palabras de búsqueda
 """
 
 
-def write_tree(root: Path, en_words: str = EN_WORDS, es_words: str = ES_WORDS) -> Path:
-    for lang, body, words in (("en", EN, en_words), ("es", ES, es_words)):
+def write_tree(root: Path, en_words: str = EN_WORDS, es_words: str = ES_WORDS,
+               en: str = EN) -> Path:
+    for lang, body, words in (("en", en, en_words), ("es", ES, es_words)):
         folder = root / lang
         folder.mkdir(parents=True)
         extra = "" if lang == "en" else "translated-from: 1\n"
@@ -210,6 +211,13 @@ def test_a_staff_phrase_counts_by_how_much_of_it_the_query_holds(tmp_path: Path)
     assert index.search("they want my relative detained")[0] == "fh-detained"
     # The whole phrase still finds its step.
     assert index.search("they want to deport me to another country")[0] == "tc-start"
+
+
+def test_the_words_of_a_button_find_the_step_it_leads_to(tmp_path: Path) -> None:
+    en = EN.replace("-> [Free legal help](fh-probono)", "-> [No money for a lawyer?](fh-probono)")
+    tree, _ = load_tree(write_tree(tmp_path / "content", en=en, en_words=""))
+    # "money" is in no step's text, title or search words: only on start's button to fh-probono.
+    assert SearchIndex(tree.languages["en"]).search("no money to pay")[:1] == ["fh-probono"]
 
 
 def test_search_words_problems_are_reported_with_path_and_line(tmp_path: Path) -> None:

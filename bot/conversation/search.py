@@ -5,7 +5,8 @@ stemmer, so "deportar", "deportación" and "deportado" meet. A word that matches
 compared with the index's words by edit distance (rapidfuzz), so "abogao" and "lawer" still
 land. Search words that legal-aid staff maintain per step (``search-words.md``) weigh like
 titles when the query holds their whole phrase, less when it holds only part of it ("ils
-veulent" of "ils veulent m'expulser"), and a whole phrase found in the text weighs more.
+veulent" of "ils veulent m'expulser"), and a whole phrase found in the text weighs more. The
+words of the buttons that lead to a step count for it too, a little less than its title.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script
 MIN_WORD = 3
 MAX_QUERY = 500
 TITLE, SEARCH_WORDS, BODY = 2.0, 2.0, 0.8
+LABEL = 1.2  # a word of a button that leads to the step
 PHRASE_BONUS = 2.0  # per word of a staff-written phrase found whole in the text
 EXACT, PREFIX, TYPO = 1.0, 0.8, 0.6  # how much a query word counts, by how it matched
 RELATIVE = 0.4  # a result must score at least this share of the best one
@@ -116,9 +118,17 @@ class SearchIndex:
         # Each staff phrase's stems, and stem -> step -> the step's phrases that hold it.
         said: list[tuple[str, ...]] = []
         said_in: dict[str, dict[int, list[int]]] = {}
+        # The buttons that lead to a step name it too, in the words the person just read: "Not
+        # sure" leads to the step for someone not sure they fear a country, and "Find the next
+        # court date" to the court's phone line, though neither step's own text says so.
+        labels: dict[str, list[str]] = {}
+        for node in language.nodes.values():
+            for choice in node.choices:
+                labels.setdefault(choice.target, []).append(visible_text(choice.label))
         for order, node in enumerate(language.nodes.values()):
             self._ids.append(node.id)
-            fields = [(visible_text(node.html), BODY), (visible_text(node.title), TITLE)]
+            fields = [(visible_text(node.html), BODY), (visible_text(node.title), TITLE),
+                      *((label, LABEL) for label in labels.get(node.id, ()))]
             for phrase, _line in language.search_words.get(node.id, ()):
                 key = tuple(stems(phrase, self.lang))
                 if key:
