@@ -456,6 +456,10 @@ async def one_run(target: Target, transport: str, phase: str, args: argparse.Nam
                   temp: Path, seed: int) -> Run:
     """Start a fresh process of ``target``, warm it up, run one phase, stop it."""
     fake = BenchTelegram()
+    # Update ids never repeat between runs: on PostgreSQL the bot records every id it applied
+    # (a day long, to apply a repeat only once), so a second run counting from 1 again would
+    # see its updates ignored as repeats of the first run's.
+    fake.skip_update_ids(int(time.time() * 1000) * 1000)
     await fake.start()
     ports = [free_port() for _ in range(target.replicas)] if transport == "webhook" else [0]
     data = temp / f"{target.name}-{transport}".replace(" ", "-").replace("@", "-")
@@ -716,7 +720,8 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"\n{time.perf_counter() - began:.0f} s in all")
         return 0 if ok else 1
     finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        if not os.environ.get("KYR_BENCH_KEEP"):
+            shutil.rmtree(temp, ignore_errors=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -43,6 +43,10 @@ class UpdatesMixin:
     def unblock(self, chat_id: int) -> None:
         self.blocked.discard(chat_id)
 
+    def skip_update_ids(self, last: int) -> None:
+        """Make the next update ids follow ``last`` (ids that never repeat across runs)."""
+        self._last_update_id = max(self._last_update_id, last)
+
     def next_update_id(self) -> int:
         """A fresh update_id."""
         self._last_update_id += 1
