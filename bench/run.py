@@ -43,6 +43,7 @@ while a phase is measured (its records grow, and its full collections stalled it
 250-530 ms, delaying every bot's updates and edits alike).
 
 The machine's load average is printed with every figure. Exit code 1 if a bot failed.
+``KYR_BENCH_KEEP=1`` keeps the temporary folder (each bot's log and data) after the run.
 """
 
 from __future__ import annotations
