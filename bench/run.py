@@ -407,16 +407,15 @@ async def start(target: Target, fake: BenchTelegram, data: Path, port: int, defa
     env["BENCH_PROBE_OUT"] = str(data / f"{log_name}.gc.jsonl")
     if args.profile:
         env["BENCH_PROFILE"] = str(data / f"{log_name}.prof")
-    bot_cpus = getattr(args, "bot_cpus", None)  # set by split_cores (bench/memory.py shares)
-
-    def pin() -> None:  # in the child, before exec: every thread the bot starts inherits it
-        if bot_cpus:
-            os.sched_setaffinity(0, bot_cpus)
-
     with log_path.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
             *target.command(fake.base_url, port), env=env,
-            cwd=target.root, stdout=log_file, stderr=log_file, preexec_fn=pin)
+            cwd=target.root, stdout=log_file, stderr=log_file)
+    bot_cpus = getattr(args, "bot_cpus", None)  # set by split_cores (bench/memory.py shares)
+    if bot_cpus:
+        # Right after exec, while the interpreter starts: the threads the bot starts later
+        # (its store's) inherit the main thread's cores. (Not preexec_fn: unsafe with threads.)
+        os.sched_setaffinity(process.pid, bot_cpus)
     deadline = time.perf_counter() + 60
     while time.perf_counter() < deadline and process.returncode is None:
         if port and fake.webhook is not None:
