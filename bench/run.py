@@ -779,7 +779,11 @@ def split_cores(args: argparse.Namespace) -> None:
     args.bot_cpus = set()
     allowed = sorted(os.sched_getaffinity(0))
     if args.cores == "split" and not args.replicas and len(allowed) >= 2:
-        os.sched_setaffinity(0, {allowed[0]})
+        try:
+            os.sched_setaffinity(0, {allowed[0]})
+        except OSError as exc:  # a container that forbids it: share, and say so (cores_line)
+            print(f"bench/run.py: cannot pin to cores ({exc}); bots and harness share them")
+            return
         args.bot_cpus = set(allowed[1:])
 
 
