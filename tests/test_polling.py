@@ -1,8 +1,11 @@
-"""Long polling against the fake Bot API: order, offsets, failures, malformed updates, stopping."""
+"""Long polling against the fake Bot API (order, offsets, failures, malformed updates, stopping),
+and the bounded update tasks it shares with the webhook."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,6 +16,7 @@ from aiogram.utils.backoff import BackoffConfig
 from bot.telegram.delivery import TolerantSession
 from bot.telegram.incoming import Incoming
 from bot.telegram.polling import Poller
+from bot.telegram.tasks import UpdateTasks
 from fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST"
@@ -133,3 +137,28 @@ async def test_a_batch_taken_before_a_stop_is_handled_whole_and_confirmed(
     assert fed == ids  # Telegram was told of the whole batch, so all of it is handled
     assert fake_telegram.calls("getUpdates")[-1].params["offset"] == ids[-1] + 1
     assert fake_telegram.pending_updates == []
+
+
+async def test_update_tasks_bound_the_running_ones_and_drain_waits_for_them() -> None:
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="")
+    tasks = UpdateTasks(2)
+    release = asyncio.Event()
+    seen: list[str] = []
+    done: list[int] = []
+
+    async def handling(n: int) -> None:
+        seen.append(marker.get())
+        await release.wait()
+        done.append(n)
+
+    token = marker.set("the caller's")  # a task runs in the context it was started from
+    await tasks.start(functools.partial(handling, 1))
+    await tasks.start(functools.partial(handling, 2))
+    marker.reset(token)
+    third = asyncio.create_task(tasks.start(functools.partial(handling, 3)))
+    await asyncio.sleep(0.05)
+    assert not third.done()  # no third slot until one of the two finishes
+    release.set()
+    await asyncio.wait_for(third, 5)
+    await tasks.drain(5)
+    assert sorted(done) == [1, 2, 3] and seen[:2] == ["the caller's"] * 2

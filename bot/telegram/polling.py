@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -19,6 +20,7 @@ from aiogram.methods import GetUpdates
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.telegram.incoming import Incoming, Malformed, read_update
+from bot.telegram.tasks import UpdateTasks
 
 log = logging.getLogger("kyr_bot.polling")
 
@@ -43,10 +45,9 @@ class Poller:
         self.allowed_updates = allowed_updates
         self.timeout = timeout
         self.offset: int | None = None
-        self._slots = asyncio.Semaphore(limit)
+        self._tasks = UpdateTasks(limit)
         self._backoff = Backoff(backoff)
         self._stopping = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         """Take updates and start their tasks until stopped; then confirm what was taken.
@@ -129,16 +130,9 @@ class Poller:
             except Malformed:
                 malformed += 1
                 continue
-            await self._slots.acquire()
-            task = asyncio.create_task(self.feed(incoming))
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
+            await self._tasks.start(functools.partial(self.feed, incoming))
         if malformed:
             log.warning("ignored malformed updates count=%d", malformed)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._slots.release()
 
     async def _confirm(self) -> None:
         """Tell Telegram the updates taken so far are done with (a short poll at the offset)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import hmac
 import json
@@ -43,6 +44,7 @@ from bot.telegram.incoming import Malformed, read_update
 from bot.telegram.polling import Poller
 from bot.telegram.release import release_gradually
 from bot.telegram.steps import CALLBACK_ANSWERED, Conversation, Runtime
+from bot.telegram.tasks import UpdateTasks
 from bot.telegram.webhook_guard import ConnectionGuard, OutOfFilesLog
 from bot.words.i18n import N_
 
@@ -160,19 +162,21 @@ class BotService:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    _feeds: set[asyncio.Task[Any]] = field(default_factory=set)
+    _webhook_tasks: UpdateTasks = field(init=False)
     _recent: RecentIds = field(default_factory=RecentIds)
     _reloader: asyncio.Task[None] | None = None
     _guard: ConnectionGuard | None = None
     _reload_wanted: bool = False
-    _slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
-        self._slots = asyncio.Semaphore(self.settings.max_updates_in_flight)
+        self._webhook_tasks = UpdateTasks(self.settings.max_updates_in_flight)
 
     @classmethod
     async def create(cls, settings: Settings) -> BotService:
-        """Load content, open the store, build bot and dispatcher. Raises on bad settings or content."""
+        """Load content, open the store, build the bot and its update handler.
+
+        Raises on bad settings or content.
+        """
         started = time.perf_counter()
         # aiogram warns about unknown update types by dumping the whole update: never log that.
         warnings.filterwarnings("ignore", message="Detected unknown update type")
@@ -398,30 +402,22 @@ class BotService:
             # Telegram sends an update again when it thinks the first delivery failed.
             log.info("update type=repeat status=ignored")
             return web.json_response({})
-        # Beyond MAX_UPDATES_IN_FLIGHT, Telegram's request waits: memory stays bounded and
-        # Telegram slows its deliveries instead.
-        await self._slots.acquire()
         # Telegram runs a method given as the webhook's answer: a tap is answered there, at
         # once and without a request of its own; the task below knows not to answer it again.
+        # Beyond MAX_UPDATES_IN_FLIGHT, Telegram's request waits for a free slot.
         answered = CALLBACK_ANSWERED.set(update.callback_id is not None)
         try:
-            task = asyncio.create_task(self.updates.feed(self.bot, update))
+            await self._webhook_tasks.start(functools.partial(self.updates.feed, self.bot, update))
         finally:
             CALLBACK_ANSWERED.reset(answered)
-        self._feeds.add(task)
-        task.add_done_callback(self._feed_done)
         if update.callback_id is not None:
             return web.json_response({"method": "answerCallbackQuery",
                                       "callback_query_id": update.callback_id})
         return web.json_response({})
 
-    def _feed_done(self, task: asyncio.Task[Any]) -> None:
-        self._feeds.discard(task)
-        self._slots.release()
-
     async def _shutdown(self) -> None:
-        if self._feeds:  # webhook updates already accepted are finished, not dropped
-            await asyncio.wait(set(self._feeds), timeout=DRAIN_SECONDS)
+        # Webhook updates already accepted are finished, not dropped.
+        await self._webhook_tasks.drain(DRAIN_SECONDS)
         if not await self.in_flight.wait(DRAIN_SECONDS):
             log.warning("stopping with updates still in flight count=%d", self.in_flight.count)
         for task in list(self._tasks):
